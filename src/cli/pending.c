@@ -1,0 +1,47 @@
+/* pending.c: the subcommands that are not written yet. Each says so on stderr, with what it will
+ * do, and exits 1; each moves to its own file when it is implemented. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+static int pending(const char *name, const char *what)
+{
+    fprintf(stderr, "clgraph: '%s' is not implemented yet (it will %s)\n", name, what);
+    return 1;
+}
+
+int cg_cmd_run(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return pending("run", "run one forward and backward pass with feeds and fetches");
+}
+
+int cg_cmd_train(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return pending("train", "train a graph on a data set and write a run directory");
+}
+
+int cg_cmd_eval(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return pending("eval", "evaluate a trained run with metrics and probes");
+}
+
+int cg_cmd_viz(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return pending("viz", "gather pictures and curves of a run into RUNDIR/report.html");
+}
+
+int cg_cmd_data(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return pending("data", "list, build and show data sets");
+}
+
+int cg_cmd_bench(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return pending("bench", "time the training steps of a graph");
+}
