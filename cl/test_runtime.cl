@@ -1,5 +1,6 @@
 /* test_runtime.cl: kernels used only by tests/test_runtime.c to check program building, -D
- * specialisation and the common.cl prelude. */
+ * specialisation and the common.cl prelude. The embedding must keep every byte, including
+ * these: "quoted" back\\slash ??= trigraph, UTF-8 éü—, a tab:	. */
 #ifndef CG_SCALE
 #error "CG_SCALE must be defined with -DCG_SCALE=..."
 #endif

@@ -273,6 +273,21 @@ static void test_sources(void **state)
     assert_int_equal(strlen(text), len);
     assert_non_null(strstr(text, "CG_AT"));
     cg_free(text);
+
+    /* Every embedded file is byte-for-byte the file of cl/. */
+    const char *srcdir = getenv("CLGRAPH_SOURCE_DIR");
+    if (srcdir) {
+        for (size_t i = 0; i < cg_cl_source_count; i++) {
+            char path[1024], *disk = NULL;
+            size_t disk_len = 0;
+            snprintf(path, sizeof path, "%s/cl/%s", srcdir, cg_cl_sources[i].name);
+            assert_int_equal(cg_read_file(path, 1 << 24, &disk, &disk_len, &e), CG_OK);
+            assert_int_equal(disk_len, cg_cl_sources[i].len);
+            assert_memory_equal(disk, cg_cl_sources[i].text, disk_len);
+            assert_int_equal(cg_cl_sources[i].text[disk_len], 0);
+            cg_free(disk);
+        }
+    }
     assert_int_equal(cg_cl_source_get("no_such.cl", &text, &len, &e), CG_ERR_INPUT);
     assert_null(text);
     assert_non_null(strstr(e.msg, "cl/no_such.cl"));
