@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/kcache.h"
 #include "runtime/runtime.h"
+#include "runtime/sha256.h"
 
 #define N 100
 
@@ -483,6 +485,49 @@ static void test_cache_dir(void **state)
     unsetenv("CLGRAPH_KERNEL_CACHE");
 }
 
+static void hex32(const unsigned char d[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void test_cache_key(void **state)
+{
+    (void)state;
+    unsigned char d[32], d2[32];
+    char hex[65];
+    struct cg_sha256 s;
+    cg_sha256_init(&s);
+    cg_sha256_update(&s, "abc", 3);
+    cg_sha256_final(&s, d);
+    hex32(d, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* Two blocks, fed in uneven pieces. */
+    const char *msg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    cg_sha256_init(&s);
+    cg_sha256_update(&s, msg, 5);
+    cg_sha256_update(&s, msg + 5, strlen(msg) - 5);
+    cg_sha256_final(&s, d);
+    hex32(d, hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+
+    /* The key changes with every input. */
+    struct cg_device_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.name, sizeof info.name, "dev");
+    snprintf(info.driver_version, sizeof info.driver_version, "1.0");
+    cg_kcache_key(&info, "src", 3, "-DN=1", d);
+    cg_kcache_key(&info, "src", 3, "-DN=1", d2);
+    assert_memory_equal(d, d2, 32);
+    cg_kcache_key(&info, "src", 3, "-DN=2", d2);
+    assert_memory_not_equal(d, d2, 32);
+    cg_kcache_key(&info, "srC", 3, "-DN=1", d2);
+    assert_memory_not_equal(d, d2, 32);
+    snprintf(info.driver_version, sizeof info.driver_version, "1.1");
+    cg_kcache_key(&info, "src", 3, "-DN=1", d2);
+    assert_memory_not_equal(d, d2, 32);
+}
+
 /* ---- allocation failures ---------------------------------------------------------------- */
 
 static void test_alloc_failures(void **state)
@@ -546,7 +591,7 @@ int main(void)
         cmocka_unit_test(test_sources),        cmocka_unit_test(test_build_and_run),
         cmocka_unit_test(test_build_error),    cmocka_unit_test(test_cl_dir_override),
         cmocka_unit_test(test_disk_cache),     cmocka_unit_test(test_cache_dir),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_cache_key),      cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
