@@ -241,6 +241,28 @@ static void test_select_env(void **state)
         setenv("CLGRAPH_DEVICE", saved_device, 1);
 }
 
+static void test_profiling_queue(void **state)
+{
+    (void)state;
+    struct cg_error e = {0};
+    struct cg_device *dev = NULL;
+    cl_command_queue_properties props = 0;
+    assert_int_equal(cg_device_open(NULL, CG_DEVICE_PROFILING, &dev, &e), CG_OK);
+    assert_int_equal(clGetCommandQueueInfo(cg_device_queue(dev), CL_QUEUE_PROPERTIES,
+                                           sizeof props, &props, NULL),
+                     CL_SUCCESS);
+    assert_true(props & CL_QUEUE_PROFILING_ENABLE);
+    assert_false(props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+    cl_device_id id = NULL;
+    assert_int_equal(clGetCommandQueueInfo(cg_device_queue(dev), CL_QUEUE_DEVICE, sizeof id, &id,
+                                           NULL),
+                     CL_SUCCESS);
+    assert_ptr_equal(id, cg_device_id(dev));
+    assert_non_null(cg_device_context(dev));
+    cg_device_close(dev);
+    cg_device_close(NULL);
+}
+
 /* ---- errors ----------------------------------------------------------------------------- */
 
 static void test_error_names(void **state)
@@ -591,7 +613,7 @@ int main(void)
         cmocka_unit_test(test_sources),        cmocka_unit_test(test_build_and_run),
         cmocka_unit_test(test_build_error),    cmocka_unit_test(test_cl_dir_override),
         cmocka_unit_test(test_disk_cache),     cmocka_unit_test(test_cache_dir),
-        cmocka_unit_test(test_cache_key),      cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_profiling_queue), cmocka_unit_test(test_cache_key),      cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
