@@ -65,7 +65,7 @@ run 1 train x.graph
 expect err "'train' is not implemented yet"
 
 run 0 devices
-expect out "* [0] "
+expect out "[0] "
 expect out "features:"
 grep -c '^\* \[' "$TMP/out" | grep -qx 1 || fail "exactly one device must be marked"
 
