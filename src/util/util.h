@@ -87,6 +87,14 @@ enum cg_status cg_read_file(const char *path, size_t max_bytes, char **out, size
 /* Levenshtein distance between a and b, capped: returns a value > cap as cap + 1. */
 int cg_edit_distance(const char *a, const char *b, int cap);
 
+/* Returns the status of a fallible call from the enclosing function when it is not CG_OK. */
+#define CG_TRY(x)                                                                                  \
+    do {                                                                                           \
+        enum cg_status cg_try_st_ = (x);                                                           \
+        if (cg_try_st_ != CG_OK)                                                                   \
+            return cg_try_st_;                                                                     \
+    } while (0)
+
 #define CG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
