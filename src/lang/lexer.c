@@ -154,8 +154,9 @@ enum cg_status cg_lex_next(struct cg_lexer *lx, struct cg_token *t, struct cg_er
             q++;
             while (q < lx->end && is_digit((unsigned char)*q))
                 q++;
-        } else if (q + 1 < lx->end && *q == '.' && !is_ident_start((unsigned char)q[1])) {
-            /* "1." is a number too */
+        } else if (q < lx->end && *q == '.' &&
+                   (q + 1 == lx->end || !is_ident_start((unsigned char)q[1]))) {
+            /* "1." is a number too (also at the very end of the text) */
             is_int = 0;
             q++;
         }
@@ -226,8 +227,10 @@ enum cg_status cg_lex_next(struct cg_lexer *lx, struct cg_token *t, struct cg_er
                 LEX_FAIL(lx, e, start, "string is too long (the limit is %d bytes)", CG_MAX_STRING);
             }
         }
-        if (b.oom)
+        if (b.oom) {
+            cg_buf_free(&b);
             return cg_error_nomem(e);
+        }
         t->kind = CG_TK_STRING;
         t->text = cg_arena_strdup(lx->arena, cg_buf_str(&b));
         cg_buf_free(&b);
@@ -253,7 +256,7 @@ enum cg_status cg_lex_next(struct cg_lexer *lx, struct cg_token *t, struct cg_er
     }
     char what[32];
     describe_byte(what, sizeof what, start, lx->end);
-    if (utf8_len(start, lx->end) == 0 || c == 0)
+    if (utf8_len(start, lx->end) == 0 || (unsigned char)c < 0x20 || c == 0x7F)
         LEX_FAIL(lx, e, start, "unexpected %s (is this a text file?)", what);
     LEX_FAIL(lx, e, start, "unexpected character %s", what);
 }
