@@ -11,20 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Status of a fallible call. The numeric values of INPUT and DEVICE are the CLI's exit codes. */
-enum cg_status {
-    CG_OK = 0,
-    CG_ERR_INPUT = 1,  /* bad graph, data or usage: the user can fix it */
-    CG_ERR_DEVICE = 2, /* OpenCL or runtime failure */
-    CG_ERR_NOMEM = 3,  /* host allocation failed (reported as a runtime failure, exit 2) */
-};
-
-/* An error: the status and a complete, human-readable message (several lines allowed, e.g. a
- * "file:line:col: error: ..." line followed by notes). */
-struct cg_error {
-    enum cg_status status;
-    char msg[4096];
-};
+/* enum cg_status and struct cg_error are public (include/clgraph/clgraph.h). */
+#include <clgraph/clgraph.h>
 
 /* Sets *e to status st with a printf-formatted message (replacing any previous one) and returns
  * st, so that `return cg_error_set(e, CG_ERR_INPUT, "...")` reads naturally. e may be NULL. */
