@@ -46,6 +46,8 @@ struct cg_expr {
     int nitems;
     struct cg_arg *args;
     int nargs;
+    int height; /* 1 for a leaf, else 1 + the largest height of the operands (bounded by the
+                   parser, so that recursive walks of the tree stay shallow) */
 };
 
 enum cg_dtype { CG_F32 = 0, CG_I32 = 1 };

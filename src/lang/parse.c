@@ -106,6 +106,8 @@ static enum cg_status plist_push(struct parser *p, struct plist *l, void *item)
 
 static enum cg_status parse_expr(struct parser *p, struct cg_expr **out);
 
+/* Counts one level of nesting (a bracket, a call or a unary minus); the limit bounds the
+ * recursion on hostile input. */
 static enum cg_status enter(struct parser *p)
 {
     if (++p->depth > CG_MAX_NESTING)
@@ -122,7 +124,19 @@ static enum cg_status new_expr(struct parser *p, enum cg_expr_kind k, struct cg_
         return cg_error_nomem(p->e);
     x->kind = k;
     x->loc = loc;
+    x->height = 1;
     *out = x;
+    return CG_OK;
+}
+
+/* Makes x at least one higher than its operand y and enforces CG_MAX_EXPR_HEIGHT. */
+static enum cg_status grow_height(struct parser *p, struct cg_expr *x, const struct cg_expr *y)
+{
+    if (y && y->height + 1 > x->height)
+        x->height = y->height + 1;
+    if (x->height > CG_MAX_EXPR_HEIGHT)
+        return perr(p, x->loc, "expression is too long (more than %d operations in a chain); "
+                    "split it with intermediate names", CG_MAX_EXPR_HEIGHT);
     return CG_OK;
 }
 
@@ -150,6 +164,7 @@ static enum cg_status parse_args(struct parser *p, struct cg_expr *call)
         if (is_punct(&p->tok, ")") || is_punct(&p->tok, ","))
             return expected(p, "an argument");
         CG_TRY(parse_expr(p, &a.value));
+        CG_TRY(grow_height(p, call, a.value));
         if (n == cap) {
             int ncap = cap ? cap * 2 : 4;
             struct cg_arg *na = alloc(p, (size_t)ncap * sizeof *na);
@@ -191,10 +206,13 @@ static enum cg_status parse_primary(struct parser *p, struct cg_expr **out)
     case CG_TK_IDENT:
         CG_TRY(advance(p));
         if (is_punct(&p->tok, "(") && !p->tok.space_before) {
+            CG_TRY(enter(p));
             CG_TRY(new_expr(p, CG_EX_CALL, t.loc, out));
             (*out)->str = t.text;
             CG_TRY(advance(p));
-            return parse_args(p, *out);
+            CG_TRY(parse_args(p, *out));
+            p->depth--;
+            return CG_OK;
         }
         if (is_punct(&p->tok, "("))
             return perr(p, p->tok.loc, "unexpected '(' after '%s' (write calls as %s(...), with "
@@ -204,19 +222,26 @@ static enum cg_status parse_primary(struct parser *p, struct cg_expr **out)
         return CG_OK;
     case CG_TK_PUNCT:
         if (is_punct(&t, "(")) {
+            CG_TRY(enter(p));
             CG_TRY(advance(p));
             CG_TRY(parse_expr(p, out));
             if (is_punct(&p->tok, ","))
                 return perr(p, p->tok.loc, "tuples are not values; use a list [a, b]");
-            return expect_punct(p, ")", "')'");
+            CG_TRY(expect_punct(p, ")", "')'"));
+            p->depth--;
+            return CG_OK;
         }
         if (is_punct(&t, "[")) {
             struct plist items = {0};
+            CG_TRY(enter(p));
             CG_TRY(advance(p));
+            int height = 1;
             while (!is_punct(&p->tok, "]")) {
                 struct cg_expr *it;
                 CG_TRY(parse_expr(p, &it));
                 CG_TRY(plist_push(p, &items, it));
+                if (it->height + 1 > height)
+                    height = it->height + 1;
                 if (is_punct(&p->tok, ","))
                     CG_TRY(advance(p));
                 else if (!is_punct(&p->tok, "]"))
@@ -225,6 +250,9 @@ static enum cg_status parse_primary(struct parser *p, struct cg_expr **out)
             CG_TRY(new_expr(p, CG_EX_LIST, t.loc, out));
             (*out)->items = (struct cg_expr **)items.items;
             (*out)->nitems = items.n;
+            (*out)->height = height;
+            CG_TRY(grow_height(p, *out, NULL));
+            p->depth--;
             return advance(p);
         }
         break;
@@ -239,12 +267,13 @@ static enum cg_status parse_primary(struct parser *p, struct cg_expr **out)
 /* unary := '-' unary | primary */
 static enum cg_status parse_unary(struct parser *p, struct cg_expr **out)
 {
-    CG_TRY(enter(p));
     if (is_punct(&p->tok, "-")) {
         struct cg_loc loc = p->tok.loc;
+        CG_TRY(enter(p));
         CG_TRY(advance(p));
         struct cg_expr *x;
         CG_TRY(parse_unary(p, &x));
+        p->depth--;
         if (x->kind == CG_EX_NUM) { /* fold -literal */
             x->num = -x->num;
             x->ival = -x->ival;
@@ -253,20 +282,19 @@ static enum cg_status parse_unary(struct parser *p, struct cg_expr **out)
         } else {
             CG_TRY(new_expr(p, CG_EX_NEG, loc, out));
             (*out)->lhs = x;
+            CG_TRY(grow_height(p, *out, x));
         }
     } else if (is_punct(&p->tok, "+")) {
         return perr(p, p->tok.loc, "unary '+' is not supported");
     } else {
         CG_TRY(parse_primary(p, out));
     }
-    p->depth--;
     return CG_OK;
 }
 
 /* binary := unary {op unary}, where mul := * /  binds tighter than add := + - (left assoc.) */
 static enum cg_status parse_binary(struct parser *p, int level, struct cg_expr **out)
 {
-    CG_TRY(enter(p));
     const char *ops = level == 0 ? "+-" : "*/";
     if (level == 0)
         CG_TRY(parse_binary(p, 1, out));
@@ -282,9 +310,10 @@ static enum cg_status parse_binary(struct parser *p, int level, struct cg_expr *
             CG_TRY(parse_binary(p, 1, &b->rhs));
         else
             CG_TRY(parse_unary(p, &b->rhs));
+        CG_TRY(grow_height(p, b, b->lhs));
+        CG_TRY(grow_height(p, b, b->rhs));
         *out = b;
     }
-    p->depth--;
     return CG_OK;
 }
 
@@ -405,6 +434,10 @@ static enum cg_status parse_pattern(struct parser *p, struct cg_pattern *pat)
     cg_buf_free(&b);
     if (!pat->text || oom)
         return cg_error_nomem(p->e);
+    size_t n = strlen(pat->text);
+    if (pat->text[n - 1] == '.' || strstr(pat->text, ".."))
+        return perr(p, pat->loc, "invalid parameter pattern '%s' (names are joined by single "
+                    "dots, as in clf.dense0 or clf.*)", pat->text);
     return CG_OK;
 }
 
@@ -587,11 +620,12 @@ static enum cg_status parse_statement(struct parser *p, struct cg_stmt **out, in
                 CG_TRY(advance(p));
                 if (p->tok.kind != CG_TK_IDENT)
                     return expected(p, "an optimizer after with, as in with adam(lr=1e-3)");
+                struct cg_loc wloc = p->tok.loc;
                 CG_TRY(parse_expr(p, &s->with));
                 if (s->with->kind == CG_EX_NAME) {
                     s->with->kind = CG_EX_CALL; /* `with sgd` means sgd() */
                 } else if (s->with->kind != CG_EX_CALL) {
-                    return perr(p, s->with->loc,
+                    return perr(p, wloc,
                                 "expected an optimizer call after with, as in with adam(lr=1e-3)");
                 }
             }

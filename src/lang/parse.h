@@ -9,8 +9,10 @@
 
 #include "lang/ast.h"
 
-/* Deepest nesting of brackets and operators accepted in one expression. */
+/* Deepest nesting of brackets, calls and unary minus accepted in one expression. */
 #define CG_MAX_NESTING 200
+/* Largest height of an expression tree (a chain of n binary operators has height n + 1). */
+#define CG_MAX_EXPR_HEIGHT 1000
 /* Largest graph file accepted. */
 #define CG_MAX_FILE_BYTES (16u << 20)
 
