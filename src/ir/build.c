@@ -364,14 +364,18 @@ static const struct cg_stmt *find_def(struct cg_builder *b, const char *name)
     return NULL;
 }
 
-/* The closest known name (variables, defs, ops) to `name`, or NULL. */
+/* The closest known name (variables, defs, ops) to `name`, or NULL. A suggestion must keep
+ * part of the name (distance below its length), so 'q' does not suggest 'x'. */
 static const char *suggest(struct cg_builder *b, const char *name, int calls)
 {
     const char *best = NULL;
-    int bestd = strlen(name) <= 3 ? 2 : 3;
+    int len = (int)strlen(name);
+    int bestd = len <= 3 ? 2 : 3;
+    if (bestd > len)
+        bestd = len;
     if (calls) {
         const char *op = cg_op_suggest(name);
-        if (op) {
+        if (op && cg_edit_distance(name, op, 2) < bestd) {
             best = op;
             bestd = cg_edit_distance(name, op, 2);
         }

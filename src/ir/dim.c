@@ -289,7 +289,14 @@ int cg_dim_unify(struct cg_symtab *st, struct cg_dim a, struct cg_dim b)
     b = cg_dim_resolve(st, b);
     if (cg_dim_eq(a, b))
         return 0;
-    int id;
+    int id, id2;
+    /* two free symbols: the one declared later stands for the earlier one (N stays N) */
+    if (cg_dim_is_sym(a, &id) && cg_dim_is_sym(b, &id2)) {
+        int later = id > id2 ? id : id2;
+        st->bound[later - 1] = 1;
+        st->value[later - 1] = cg_dim_sym(id > id2 ? id2 : id);
+        return 0;
+    }
     if (cg_dim_is_sym(a, &id) && !cg_dim_has_sym(b, id)) {
         st->bound[id - 1] = 1;
         st->value[id - 1] = b;
