@@ -792,16 +792,16 @@ def write_case(c):
             ent.update(c["gen_feeds"][k])
         else:
             ent["file"] = "in_%s.npy" % k
-            np.save(os.path.join(d, ent["file"]), np.ascontiguousarray(v))
+            np.save(os.path.join(d, ent["file"]), np.array(v, order="C"))
         feeds.append(ent)
     fetches, grads = [], []
     for k in c["fetch"]:
         fn = "out_%s.npy" % k
-        np.save(os.path.join(d, fn), np.ascontiguousarray(as_np(outs[k])))
+        np.save(os.path.join(d, fn), np.array(as_np(outs[k]), order="C"))
         fetches.append({"name": k, "file": fn})
     for k in c["grads"]:
         fn = "grad_%s.npy" % k
-        np.save(os.path.join(d, fn), np.ascontiguousarray(as_np(G[k])))
+        np.save(os.path.join(d, fn), np.array(as_np(G[k]), order="C"))
         grads.append({"name": k, "file": fn})
     meta = {"name": c["name"], "graph": "graph.graph", "feeds": feeds, "fetches": fetches,
             "grads": grads, "grad_of": c["grad_of"] if grads else None,
