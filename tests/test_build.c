@@ -136,7 +136,7 @@ static void test_sharing(void **state)
              "3:10: error: parameter 'outer.inner.conv0.w' is shared with a different shape: it "
              "was created as f32[4, 1, 3, 3] at b.graph:3:10, this use needs f32[4, 4, 3, 3]");
     load_err("def enc(h) {\n  return h\n}\ninput x : f32[N]\ny = enc(x, scope=\"\")\n",
-             "5:18: error: enc: scope must be a non-empty string such as \"enc2\"");
+             "5:18: error: enc: scope must be a simple name such as \"enc2\" (letters, digits and _, no dots)");
 }
 
 static void test_explicit_params(void **state)

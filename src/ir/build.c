@@ -56,9 +56,22 @@ struct cg_builder {
     struct frame frames[MAX_FRAMES];
     int nframes;
     uint32_t next_rng;
+    const struct cg_stmt **obj_stmts; /* the minimize statement of each objective */
+    size_t nobj_stmts, cap_obj_stmts;
 };
 
 struct cg_graph *cg_build_graph(struct cg_builder *b) { return b->g; }
+
+int cg_is_simple_name(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
 struct cg_error *cg_build_error(struct cg_builder *b) { return b->e; }
 
 static enum cg_status berr(struct cg_builder *b, struct cg_loc loc, const char *fmt, ...)
@@ -716,9 +729,9 @@ static enum cg_status call_def(struct cg_builder *b, const struct cg_expr *x,
             struct res r;
             if ((st = eval(b, a->value, &r)) != CG_OK)
                 goto error;
-            if (r.kind != R_STR || !r.str[0] || strchr(r.str, '*')) {
-                st = berr(b, a->value->loc, "%s: scope must be a non-empty string such as "
-                          "\"enc2\"", def->names[0]);
+            if (r.kind != R_STR || !cg_is_simple_name(r.str)) {
+                st = berr(b, a->value->loc, "%s: scope must be a simple name such as \"enc2\" "
+                          "(letters, digits and _, no dots)", def->names[0]);
                 goto error;
             }
             scope_name = r.str;
@@ -1116,10 +1129,29 @@ static enum cg_status do_optim(struct cg_builder *b, const struct cg_expr *x, st
         o->arg_values[i] = given[i] ? args[i].num : s.args[i].dflt.f;
         if (!o->arg_names[i])
             return cg_error_nomem(b->e);
-        if (!strcmp(s.args[i].name, "lr") && o->arg_values[i] <= 0)
-            return berr(b, given[i] ? args[i].loc : x->loc, "%s: lr must be positive, got %g",
-                        x->str, o->arg_values[i]);
+        const char *an = s.args[i].name;
+        double v = o->arg_values[i];
+        struct cg_loc al = given[i] ? args[i].loc : x->loc;
+        if (!strcmp(an, "lr") && !(v > 0))
+            return berr(b, al, "%s: lr must be positive, got %g", x->str, v);
+        if ((!strcmp(an, "beta1") || !strcmp(an, "beta2")) && !(v >= 0 && v < 1))
+            return berr(b, al, "%s: %s must be in [0, 1), got %g", x->str, an, v);
+        if ((!strcmp(an, "momentum") || !strcmp(an, "weight_decay") || !strcmp(an, "eps") ||
+             !strcmp(an, "dampening")) && !(v >= 0))
+            return berr(b, al, "%s: %s must be >= 0, got %g", x->str, an, v);
     }
+    double mom = 0, damp = 0, nest = 0;
+    for (int i = 0; i < o->nargs; i++) {
+        if (!strcmp(o->arg_names[i], "momentum"))
+            mom = o->arg_values[i];
+        if (!strcmp(o->arg_names[i], "dampening"))
+            damp = o->arg_values[i];
+        if (!strcmp(o->arg_names[i], "nesterov"))
+            nest = o->arg_values[i];
+    }
+    if (nest != 0 && (mom <= 0 || damp != 0))
+        return berr(b, x->loc, "sgd: nesterov needs momentum > 0 and dampening = 0 (as in "
+                    "PyTorch)");
     return CG_OK;
 }
 
@@ -1186,6 +1218,12 @@ static enum cg_status exec_stmt(struct cg_builder *b, const struct cg_stmt *s)
         if (s->type.dtype != CG_F32)
             return berr(b, s->type.loc, "parameters are trainable and must be f32");
         CG_TRY(do_init(b, s->expr, &init));
+        if ((init.kind == CG_INIT_KAIMING_UNIFORM || init.kind == CG_INIT_XAVIER_UNIFORM) &&
+            shape.rank < 2)
+            return berr(b, s->expr->loc, "%s needs a parameter of at least 2 dims (fan-in and "
+                        "fan-out are undefined for %d dim%s)", init.kind ==
+                        CG_INIT_KAIMING_UNIFORM ? "kaiming_uniform" : "xavier_uniform",
+                        shape.rank, shape.rank == 1 ? "" : "s");
         const char *full = join_scope(b, top(b)->scope, s->names[0]);
         if (!full)
             return cg_error_nomem(b->e);
@@ -1197,6 +1235,10 @@ static enum cg_status exec_stmt(struct cg_builder *b, const struct cg_stmt *s)
     }
     case CG_ST_ASSIGN: {
         struct res r;
+        for (int i = 0; i < s->nnames; i++)
+            if (cg_op_find(s->names[i]) >= 0 || find_def(b, s->names[i]))
+                return berr(b, s->name_locs[i], "cannot assign to '%s': it is the name of %s",
+                            s->names[i], cg_op_find(s->names[i]) >= 0 ? "a built-in op" : "a def");
         CG_TRY(eval(b, s->expr, &r));
         if (s->nnames == 1) {
             if (r.kind == R_TUPLE)
@@ -1225,41 +1267,10 @@ static enum cg_status exec_stmt(struct cg_builder *b, const struct cg_stmt *s)
         cg_buf_free(&txt);
         if (!o.text)
             return cg_error_nomem(b->e);
-        o.patterns = galloc(b, (size_t)(s->npats + 1) * sizeof *o.patterns);
-        o.params = galloc(b, (g->nparams + 1) * sizeof *o.params);
-        if (!o.patterns || !o.params)
+        /* parameters are selected once the whole file is built (resolve_objectives), so
+         * that "all parameters" includes those created after this statement */
+        if (CG_PUSH(b->obj_stmts, b->nobj_stmts, b->cap_obj_stmts, s))
             return cg_error_nomem(b->e);
-        o.npatterns = s->npats;
-        for (int i = 0; i < s->npats; i++) {
-            o.patterns[i] = s->pats[i].text;
-            int any = 0;
-            for (size_t p = 0; p < g->nparams; p++)
-                any |= cg_pattern_match(s->pats[i].text, g->params[p].name);
-            if (!any) {
-                cg_error_set(b->e, CG_ERR_INPUT, "%s:%d:%d: error: minimize: pattern '%s' "
-                             "selects no parameter", s->pats[i].loc.file, s->pats[i].loc.line,
-                             s->pats[i].loc.col, s->pats[i].text);
-                if (g->nparams) {
-                    struct cg_buf l = {0};
-                    for (size_t p = 0; p < g->nparams && p < 12; p++)
-                        cg_buf_printf(&l, "%s%s", p ? ", " : "", g->params[p].name);
-                    if (g->nparams > 12)
-                        cg_buf_printf(&l, ", ...");
-                    cg_error_note(b->e, "note: the parameters are: %s", cg_buf_str(&l));
-                    cg_buf_free(&l);
-                }
-                return CG_ERR_INPUT;
-            }
-        }
-        for (size_t p = 0; p < g->nparams; p++) {
-            int sel = s->npats == 0;
-            for (int i = 0; i < s->npats && !sel; i++)
-                sel = cg_pattern_match(s->pats[i].text, g->params[p].name);
-            if (sel)
-                o.params[o.nparams++] = (int)p;
-        }
-        if (o.nparams == 0)
-            return berr(b, s->loc, "minimize: the graph has no parameters to train");
         if (s->with)
             CG_TRY(do_optim(b, s->with, &o.optim));
         if (CG_PUSH(g->objectives, g->nobjectives, g->cap_objectives, o))
@@ -1305,6 +1316,52 @@ static enum cg_status exec_block(struct cg_builder *b, struct cg_stmt **stmts, i
     return CG_OK;
 }
 
+/* Selects each objective's parameters by its `over` patterns (all parameters without). */
+static enum cg_status resolve_objectives(struct cg_builder *b)
+{
+    struct cg_graph *g = b->g;
+    for (size_t k = 0; k < g->nobjectives; k++) {
+        const struct cg_stmt *s = b->obj_stmts[k];
+        struct cg_objective *o = &g->objectives[k];
+        o->patterns = galloc(b, (size_t)(s->npats + 1) * sizeof *o->patterns);
+        o->params = galloc(b, (g->nparams + 1) * sizeof *o->params);
+        if (!o->patterns || !o->params)
+            return cg_error_nomem(b->e);
+        o->npatterns = s->npats;
+        for (int i = 0; i < s->npats; i++) {
+            o->patterns[i] = s->pats[i].text;
+            int any = 0;
+            for (size_t p = 0; p < g->nparams; p++)
+                any |= cg_pattern_match(s->pats[i].text, g->params[p].name);
+            if (!any) {
+                cg_error_set(b->e, CG_ERR_INPUT, "%s:%d:%d: error: minimize: pattern '%s' "
+                             "selects no parameter", s->pats[i].loc.file, s->pats[i].loc.line,
+                             s->pats[i].loc.col, s->pats[i].text);
+                if (g->nparams) {
+                    struct cg_buf l = {0};
+                    for (size_t p = 0; p < g->nparams && p < 12; p++)
+                        cg_buf_printf(&l, "%s%s", p ? ", " : "", g->params[p].name);
+                    if (g->nparams > 12)
+                        cg_buf_printf(&l, ", ...");
+                    cg_error_note(b->e, "note: the parameters are: %s", cg_buf_str(&l));
+                    cg_buf_free(&l);
+                }
+                return CG_ERR_INPUT;
+            }
+        }
+        for (size_t p = 0; p < g->nparams; p++) {
+            int sel = s->npats == 0;
+            for (int i = 0; i < s->npats && !sel; i++)
+                sel = cg_pattern_match(s->pats[i].text, g->params[p].name);
+            if (sel)
+                o->params[o->nparams++] = (int)p;
+        }
+        if (o->nparams == 0)
+            return berr(b, s->loc, "minimize: the graph has no parameters to train");
+    }
+    return CG_OK;
+}
+
 static enum cg_status collect_defs(struct cg_builder *b)
 {
     for (int f = 0; f < b->prog->nfiles; f++) {
@@ -1319,6 +1376,10 @@ static enum cg_status collect_defs(struct cg_builder *b)
             const char *name = s->names[0];
             if (cg_op_find(name) >= 0)
                 return berr(b, s->name_locs[0], "def '%s' has the name of a built-in op", name);
+            for (int k = 0; k < s->nparams; k++)
+                if (!strcmp(s->params[k], "scope"))
+                    return berr(b, s->param_locs[k], "def '%s': a parameter cannot be named "
+                                "'scope' (scope=\"...\" names a call's instance)", name);
             const struct cg_stmt *old = find_def(b, name);
             if (old)
                 return berr(b, s->name_locs[0], "duplicate def '%s' (first defined at %s:%d:%d)",
@@ -1335,7 +1396,8 @@ static enum cg_status build(struct cg_builder *b)
     CG_TRY(collect_defs(b));
     CG_TRY(push_frame(b, "", NULL, (struct cg_loc){0}));
     const struct cg_ast_file *main = b->prog->files[0];
-    return exec_block(b, main->stmts, main->nstmts, 1);
+    CG_TRY(exec_block(b, main->stmts, main->nstmts, 1));
+    return resolve_objectives(b);
 }
 
 static enum cg_status finish(struct cg_builder *b, enum cg_status st, struct cg_graph **out)
@@ -1343,6 +1405,7 @@ static enum cg_status finish(struct cg_builder *b, enum cg_status st, struct cg_
     while (b->nframes > 0)
         pop_frame(b);
     cg_free(b->defs);
+    cg_free(b->obj_stmts);
     if (st != CG_OK) {
         cg_graph_destroy(b->g);
         *out = NULL;

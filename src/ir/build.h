@@ -45,6 +45,9 @@ enum cg_status cg_build_node(struct cg_builder *b, int op_id, const int *inputs,
                              const char *const *attr_names, const struct cg_attr *attr_values,
                              int nattrs, struct cg_loc loc, int *out);
 
+/* Is s a non-empty identifier ([A-Za-z_][A-Za-z0-9_]*), usable as a name= or scope=? */
+int cg_is_simple_name(const char *s);
+
 /* The graph being built (for shapes of values) and the error being filled. */
 struct cg_graph *cg_build_graph(struct cg_builder *b);
 struct cg_error *cg_build_error(struct cg_builder *b);

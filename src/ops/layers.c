@@ -62,6 +62,16 @@ static const char *layer_name(struct cg_call *call)
     return n && n->kind == CG_AT_STR ? n->s : NULL;
 }
 
+/* name= must be a simple name, so that one instance's parameters cannot land under another's. */
+static enum cg_status check_name(struct cg_builder *b, struct cg_call *call)
+{
+    const char *n = layer_name(call);
+    if (n && !cg_is_simple_name(n))
+        return fail(b, call, "name must be a simple name such as \"clf\" (letters, digits and "
+                    "_, no dots)", NULL);
+    return CG_OK;
+}
+
 /* Shared by conv and conv_t: w_shape and the bias fan-in differ. */
 static enum cg_status expand_conv_common(struct cg_builder *b, struct cg_call *call, int op_id,
                                          const char *layer, int transposed, int *out)
@@ -69,6 +79,7 @@ static enum cg_status expand_conv_common(struct cg_builder *b, struct cg_call *c
     int x = call->inputs[0];
     struct cg_graph *g = cg_build_graph(b);
     char buf[256];
+    CG_TRY(check_name(b, call));
     if (g->values[x].shape.rank != 4)
         return fail(b, call, "input must have 4 dims (N,C,H,W), got ",
                     input_str(b, x, buf, sizeof buf));
@@ -153,6 +164,7 @@ static enum cg_status dense(struct cg_builder *b, struct cg_call *call, int x, i
 
 enum cg_status cg_expand_dense(struct cg_builder *b, struct cg_call *call, int *out)
 {
+    CG_TRY(check_name(b, call));
     return dense(b, call, call->inputs[0], attr(call, "out")->i, (int)attr(call, "bias")->i,
                  layer_name(call), out);
 }
@@ -175,6 +187,7 @@ enum cg_status cg_expand_mlp(struct cg_builder *b, struct cg_call *call, int *ou
     if (sizes->n < 1)
         return fail(b, call, "sizes must list at least one layer size", NULL);
     const char *name = layer_name(call);
+    CG_TRY(check_name(b, call));
     if (name)
         CG_TRY(cg_build_push_scope(b, name));
     int x = call->inputs[0];
