@@ -325,6 +325,8 @@ def reduce_cases():
         add("reduce_" + name, "y = %s\n" % expr, {"x": x}, red(f))
     add("reduce_argmax", "y = argmax(x, 1)\n", {"x": x},
         lambda T: {"y": T["x"].argmax(1)}, grads=[], comment="i32, no gradient")
+    add("reduce_argmax_all", "y = argmax(x)\n", {"x": x},
+        lambda T: {"y": T["x"].argmax()}, grads=[], comment="index into the flattened x")
     add("reduce_argmax_keep", "y = argmax(x, -1, keepdims=1)\n", {"x": x},
         lambda T: {"y": T["x"].argmax(-1, keepdim=True)}, grads=[])
 
@@ -533,6 +535,9 @@ def loss_cases():
     add("kl_std_normal", "y = kl_std_normal(mu, lv)\n",
         {"mu": g.normal(3, 5), "lv": g.normal(3, 5, scale=0.5)},
         lambda T: {"y": t_kl(T["mu"], T["lv"])})
+    add("kl_std_normal_3d", "y = kl_std_normal(mu, lv)\n",
+        {"mu": g.normal(2, 3, 4), "lv": g.normal(2, 3, 4, scale=0.5)},
+        lambda T: {"y": t_kl(T["mu"], T["lv"])}, comment="sum over all non-batch dims")
     add("info_nce", "y = info_nce(a, b)\n", {"a": g.normal(4, 6), "b": g.normal(4, 6)},
         lambda T: {"y": t_info_nce(T["a"], T["b"], 0.5)})
     add("info_nce_t0_2", "y = info_nce(a, b, temperature=0.2)\n",
@@ -548,6 +553,38 @@ def loss_cases():
         lambda T: {"y": t_entropy(T["p"], 0)}, comment="unnormalised p: -sum p log p as given")
     add("entropy_of_softmax", "y = entropy(softmax(z))\n", {"z": g.normal(2, 6)},
         lambda T: {"y": t_entropy(torch.softmax(T["z"], -1))})
+
+
+def t_windows(x, size, stride):
+    """every size x size window at stride, row-major over the grid: [N, P, C, size, size]"""
+    n, c = x.shape[:2]
+    w = x.unfold(2, size, stride).unfold(3, size, stride)  # [N, C, gh, gw, size, size]
+    return w.permute(0, 2, 3, 1, 4, 5).reshape(n, -1, c, size, size)
+
+
+def t_crop_grid(x, idx, size, stride):
+    w = t_windows(x, size, stride)
+    rows = torch.arange(x.shape[0]).unsqueeze(1).expand_as(idx)
+    return w[rows, idx].reshape(-1, x.shape[1], size, size)
+
+
+def crop_cases():
+    g = Rng("crops")
+    x = g.normal(2, 2, 7, 6)
+    # grid of 3x3 windows at stride 2 over 7x6: 3 x 2 = 6 windows, overlapping
+    idx = np.array([[5, 0, 3, 0], [1, 2, 2, 4]], np.int32)
+    add("crop_grid_overlap", "y = crop_grid(x, i, 3, 2)\n", {"x": x, "i": idx},
+        lambda T: {"y": t_crop_grid(T["x"], T["i"], 3, 2)},
+        comment="overlapping windows, repeated indices: the gradient scatter-adds")
+    add("crop_grid_s4", "y = crop_grid(x, i, 4, 3)\n",
+        {"x": g.normal(1, 3, 10, 11), "i": np.array([[3, 1, 8]], np.int32)},
+        lambda T: {"y": t_crop_grid(T["x"], T["i"], 4, 3)},
+        comment="3 x 3 grid of 4x4 windows, stride 3, ragged borders unused")
+    add("crop_all_overlap", "y = crop_all(x, 3, 2)\n", {"x": x},
+        lambda T: {"y": t_windows(T["x"], 3, 2).reshape(-1, 2, 3, 3)},
+        comment="image-major, windows row-major")
+    add("crop_all_tiles", "y = crop_all(x, 2, 2)\n", {"x": g.normal(2, 1, 4, 6)},
+        lambda T: {"y": t_windows(T["x"], 2, 2).reshape(-1, 1, 2, 2)})
 
 
 def ssim_pair(g, shape, noise):
@@ -877,6 +914,7 @@ def main():
     layer_cases()
     sugar_cases()
     loss_cases()
+    crop_cases()
     ssim_cases()
     e2e_cases()
     names = [c["name"] for c in CASES]
