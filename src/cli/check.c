@@ -212,20 +212,24 @@ static void print_text(const struct cg_graph *g)
     printf("total parameters: %s\n", grouped(total_params(g, NULL, g->nparams), c, sizeof c));
 }
 
-/* Applies "--bind N=64" (also "N=64,B=32"). */
-static enum cg_status apply_bind(struct cg_graph *g, const char *spec, struct cg_error *e)
+/* Parses "--bind N=64" (also "N=64,B=32") into binds[*n] (names point into `spec`, which is
+ * modified). */
+static enum cg_status parse_bind(char *spec, struct cg_binding *binds, int *n, int max,
+                                 struct cg_error *e)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
         char *end = NULL;
         long long v = eq ? strtoll(eq + 1, &end, 10) : 0;
         if (!eq || eq == tok || !eq[1] || *end)
             return cg_error_set(e, CG_ERR_INPUT, "error: --bind expects SYMBOL=SIZE (e.g. "
                                 "--bind N=64), got '%s'", tok);
+        if (*n == max)
+            return cg_error_set(e, CG_ERR_INPUT, "error: too many --bind values");
         *eq = 0;
-        CG_TRY(cg_graph_bind(g, tok, v, e));
+        binds[*n].name = tok;
+        binds[(*n)++].value = v;
     }
     return CG_OK;
 }
@@ -260,14 +264,18 @@ int cg_cmd_check(int argc, char **argv)
         return cg_cli_usage_error("check", "missing the GRAPH file");
     struct cg_error e = {0};
     struct cg_graph *g = NULL;
-    if (cg_graph_load(path, &g, &e) != CG_OK)
+    char specs[64][256];
+    struct cg_binding bound[64];
+    int nbound = 0;
+    for (int i = 0; i < nbinds; i++) {
+        snprintf(specs[i], sizeof specs[i], "%s", binds[i]);
+        if (parse_bind(specs[i], bound, &nbound, 64, &e) != CG_OK)
+            return cg_cli_fail(&e);
+    }
+    if (cg_graph_load_bound(path, bound, nbound, &g, &e) != CG_OK)
         return cg_cli_fail(&e);
     enum cg_status st = CG_OK;
-    for (int i = 0; i < nbinds && st == CG_OK; i++)
-        st = apply_bind(g, binds[i], &e);
-    if (st == CG_OK && nbinds)
-        st = cg_graph_reinfer(g, &e);
-    if (st == CG_OK && memory)
+    if (memory)
         st = cg_error_set(&e, CG_ERR_INPUT, "error: check --memory: the memory planner is not "
                           "implemented yet (it comes with the executor)");
     if (st != CG_OK) {

@@ -56,6 +56,8 @@ struct cg_builder {
     struct frame frames[MAX_FRAMES];
     int nframes;
     uint32_t next_rng;
+    const struct cg_binding *binds; /* sizes given before building (--bind) */
+    int nbinds;
     const struct cg_stmt **obj_stmts; /* the minimize statement of each objective */
     size_t nobj_stmts, cap_obj_stmts;
 };
@@ -1042,10 +1044,14 @@ static enum cg_status do_type(struct cg_builder *b, const struct cg_type_ast *t,
             if (!allow_symbols)
                 return berr(b, d->loc, "a parameter's shape must be concrete; '%s' is a symbol",
                             d->str);
+            int known = cg_sym_find(&b->g->syms, d->str);
             int id = cg_sym_intern(&b->g->syms, d->str);
             if (id < 0)
                 return berr(b, d->loc, "too many dimension symbols (at most %d)", CG_MAX_SYMBOLS);
             s->d[i] = cg_dim_sym(id);
+            for (int k = 0; k < b->nbinds && !known; k++)
+                if (!strcmp(b->binds[k].name, d->str))
+                    CG_TRY(cg_graph_bind(b->g, d->str, b->binds[k].value, b->e));
         }
     }
     return CG_OK;
@@ -1432,12 +1438,24 @@ static enum cg_status start(struct cg_builder *b, const char *path, struct cg_er
 
 enum cg_status cg_graph_load(const char *path, struct cg_graph **out, struct cg_error *e)
 {
+    return cg_graph_load_bound(path, NULL, 0, out, e);
+}
+
+enum cg_status cg_graph_load_bound(const char *path, const struct cg_binding *binds, int nbinds,
+                                   struct cg_graph **out, struct cg_error *e)
+{
     struct cg_builder b;
     enum cg_status st = start(&b, path, e);
+    b.binds = binds;
+    b.nbinds = nbinds;
     if (st == CG_OK)
         st = cg_program_load(b.prog, path, e);
     if (st == CG_OK)
         st = build(&b);
+    for (int k = 0; k < nbinds && st == CG_OK; k++) /* reports unknown symbols */
+        st = cg_graph_bind(b.g, binds[k].name, binds[k].value, e);
+    if (st == CG_OK && nbinds)
+        st = cg_graph_reinfer(b.g, e);
     return finish(&b, st, out);
 }
 

@@ -146,6 +146,18 @@ struct cg_graph {
  * On success *out owns a new graph; on failure *out is NULL and e holds the first error. */
 enum cg_status cg_graph_load(const char *path, struct cg_graph **out, struct cg_error *e);
 
+/* A symbol's size given before the graph is built (clgraph check --bind N=64). */
+struct cg_binding {
+    const char *name;
+    int64_t value;
+};
+
+/* cg_graph_load with symbols bound as soon as an input declares them, so that ops needing
+ * concrete sizes (strided convolutions on a symbolic side, slices) see them; then every binding
+ * is checked (unknown symbol, conflict) and shapes are re-inferred. */
+enum cg_status cg_graph_load_bound(const char *path, const struct cg_binding *binds, int nbinds,
+                                   struct cg_graph **out, struct cg_error *e);
+
 /* Same, from text (imports resolve relative to path's directory). */
 enum cg_status cg_graph_load_text(const char *path, const char *text, size_t len,
                                   struct cg_graph **out, struct cg_error *e);
