@@ -164,8 +164,18 @@ enum cg_status cg_infer_slice(struct cg_infer *c)
     int ax;
     CG_TRY(cg_infer_axis(c, cg_infer_int(c, "axis"), x->shape.rank, &ax));
     int64_t n;
-    CG_TRY(cg_infer_const(c, x->shape.d[ax], "the sliced dimension", &n));
     int64_t st = cg_infer_int(c, "start"), en = cg_infer_int(c, "end");
+    if (!cg_dim_is_const(cg_dim_resolve(&c->g->syms, x->shape.d[ax]), &n) && st >= 0 && en >= 0) {
+        /* a symbolic side sliced from the front: the size is known (checked once bound) */
+        if (st >= en)
+            return cg_infer_fail(c, "slice [%lld:%lld] of axis %d of %s is empty",
+                                 (long long)st, (long long)en, ax, cg_infer_tstr(c, 0));
+        c->out_shape = x->shape;
+        c->out_shape.d[ax] = cg_dim_const(en - st);
+        c->out_dtype = x->dtype;
+        return CG_OK;
+    }
+    CG_TRY(cg_infer_const(c, x->shape.d[ax], "the sliced dimension", &n));
     int64_t s0 = st < 0 ? st + n : st, e0 = en < 0 ? en + n : en;
     if (s0 < 0)
         s0 = 0;
