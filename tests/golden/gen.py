@@ -629,6 +629,32 @@ def kaiming_bias(g, shape, fan_in):
     return g.uniform(-b, b, *shape)
 
 
+CIM_GRAPH = """\
+# golden case e2e_cim: the first example of GRAPH_LANGUAGE.md (graphs/cim.graph), verbatim
+input x  : f32[N, 3, 28, 28]      # anchor images
+input xp : f32[N, 3, 28, 28]      # same class as x
+input xn : f32[N, 3, 28, 28]      # other class
+input y  : i32[N]                 # labels
+
+def tn(x) {                       # transformation network: conv autoencoder -> mask
+  h = max_pool2d(relu(conv(x, 16, k=3, pad=1)), 2)
+  h = max_pool2d(relu(conv(h, 32, k=3, pad=1)), 2)
+  h = relu(conv(upsample_nearest(h, 2), 16, k=3, pad=1))
+  return sigmoid(conv(upsample_nearest(h, 2), 1, k=3, pad=1))
+}
+
+m      = tn(x)                    # [N,1,28,28]
+psi    = m * x                    # broadcast over channels
+lcon   = mean(ms_ssim(psi, xn, scales=2, win=7) - ms_ssim(psi, xp, scales=2, win=7))
+logits = mlp(flatten(psi), [1024, 512, 256, 2], name="clf")
+loss   = cross_entropy(logits, y) + 0.1 * lcon
+
+minimize loss
+output mask = m
+metric acc = accuracy(logits, y)
+"""
+
+
 def e2e_cases():
     g = Rng("e2e_mlp")
     N = 6
@@ -676,8 +702,7 @@ def e2e_cases():
 
     g = Rng("e2e_cim")
     N = 2
-    with open(os.path.join(HERE, "..", "..", "graphs", "cim.graph")) as fh:
-        cim_text = fh.read()
+    cim_text = CIM_GRAPH
     x = g.uniform(0, 1, N, 3, 28, 28)
     xp = np.clip(0.85 * x + 0.15 * g.uniform(0, 1, N, 3, 28, 28), 0, 1).astype(np.float32)
     xn = (0.5 * x + 0.5 * g.uniform(0, 1, N, 3, 28, 28)).astype(np.float32)
@@ -717,7 +742,7 @@ def e2e_cases():
         grads=["tn.conv0.w", "tn.conv0.b", "tn.conv3.w", "tn.conv3.b", "clf.dense0.b",
                "clf.dense3.w", "clf.dense3.b"],
         raw=True, grad_of=None, gen_feeds=gen_feeds, tol=TOL_SSIM,
-        comment="graphs/cim.graph verbatim at N=2; clf.dense0-2.w generated (pyrandom)")
+        comment="GRAPH_LANGUAGE.md's CIM example at N=2; clf.dense0-2.w generated (pyrandom)")
 
 
 # ---------------------------------------------------------------------------------------------
