@@ -45,8 +45,8 @@ static void test_counter_based(void **state)
 static void test_param_init(void **state)
 {
     (void)state;
-    static const float want[5] = {0x1.a3c024p-6f, 0x1.837ccap-4f, 0x1.7347a8p-3f,
-                                  -0x1.5ee1e4p-6f, -0x1.5f7a80p-6f};
+    static const float want[5] = {0x1.a3c024p-6f, 0x1.837ccap-4f, 0x1.7347a8p-3f, -0x1.5ee1e4p-6f,
+                                  -0x1.5f7a80p-6f};
     float w[5];
     double b = cg_bench_init_bound(27);
     assert_true(b == 1.0 / sqrt(27.0));
@@ -79,7 +79,7 @@ static void test_data(void **state)
 static void test_labels(void **state)
 {
     (void)state;
-    static const int32_t y[10] = {1, 0, 1, 0, 1, 1, 1, 0, 1, 0};          /* CIM y, stream 1004 */
+    static const int32_t y[10] = {1, 0, 1, 0, 1, 1, 1, 0, 1, 0}; /* CIM y, stream 1004 */
     static const int32_t t[10] = {147, 11, 178, 169, 137, 256, 114, 108, 192, 49}; /* CRL T */
     int32_t got[10];
     cg_bench_labels(1004, 10, 2, got);
