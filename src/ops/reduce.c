@@ -38,7 +38,7 @@ enum cg_status cg_infer_reduce(struct cg_infer *c)
     if (c->node->op == CG_OP_argmax) {
         const struct cg_attr *a = cg_infer_attr(c, "axis");
         if (a->kind != CG_AT_NONE && a->n != 1)
-            return cg_infer_fail(c, "argmax takes one axis, got %d", a->n);
+            return cg_infer_fail(c, "takes one axis, got %d", a->n);
     }
     struct cg_shape s = {0};
     for (int i = 0; i < x->shape.rank; i++) {

@@ -215,20 +215,42 @@ static char *rot_buf(void)
     return b;
 }
 
+/* cg_shape_str with the symbols of c->shown. */
+static const char *shown_shape_str(struct cg_infer *c, const struct cg_shape *s,
+                                   enum cg_dtype dt, int with_dtype)
+{
+    char *buf = rot_buf();
+    size_t n = 256, used = 0;
+    const struct cg_symtab *st = c->shown ? c->shown : &c->g->syms;
+    buf[0] = 0;
+    if (with_dtype)
+        used += (size_t)snprintf(buf, n, "%s", dt == CG_I32 ? "i32" : "f32");
+    if (used < n)
+        used += (size_t)snprintf(buf + used, n - used, "[");
+    for (int i = 0; i < s->rank && used < n; i++) {
+        char d[96];
+        cg_dim_str(st, s->d[i], d, sizeof d);
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", d);
+    }
+    if (used < n)
+        snprintf(buf + used, n - used, "]");
+    return buf;
+}
+
 const char *cg_infer_sstr(struct cg_infer *c, const struct cg_shape *s)
 {
-    return cg_shape_str(c->g, s, CG_F32, 0, rot_buf(), 256);
+    return shown_shape_str(c, s, CG_F32, 0);
 }
 
 const char *cg_infer_tstr(struct cg_infer *c, int i)
 {
     const struct cg_value *v = c->in[i];
-    return cg_shape_str(c->g, &v->shape, v->dtype, 1, rot_buf(), 256);
+    return shown_shape_str(c, &v->shape, v->dtype, 1);
 }
 
 const char *cg_infer_dstr(struct cg_infer *c, struct cg_dim d)
 {
-    return cg_dim_str(&c->g->syms, d, rot_buf(), 256);
+    return cg_dim_str(c->shown ? c->shown : &c->g->syms, d, rot_buf(), 256);
 }
 
 enum cg_status cg_infer_unify(struct cg_infer *c, struct cg_dim a, struct cg_dim b,
@@ -263,7 +285,7 @@ enum cg_status cg_infer_broadcast(struct cg_infer *c, const struct cg_shape *a,
 {
     struct cg_shape r = {0};
     r.rank = a->rank > b->rank ? a->rank : b->rank;
-    for (int i = 0; i < r.rank; i++) {
+    for (int i = r.rank - 1; i >= 0; i--) { /* trailing dims first, as PyTorch reports */
         int ia = a->rank - r.rank + i, ib = b->rank - r.rank + i;
         struct cg_dim da = ia >= 0 ? cg_dim_resolve(&c->g->syms, a->d[ia]) : cg_dim_const(1);
         struct cg_dim db = ib >= 0 ? cg_dim_resolve(&c->g->syms, b->d[ib]) : cg_dim_const(1);
@@ -311,9 +333,13 @@ enum cg_status cg_infer_node(struct cg_graph *g, struct cg_node *n, struct cg_er
     for (int i = 0; i < n->ninputs; i++)
         c.in[i] = n->inputs[i] >= 0 ? &g->values[n->inputs[i]] : NULL;
     c.out_dtype = CG_F32;
+    struct cg_symtab before = g->syms;
+    c.shown = &before;
     enum cg_status st = c.op->infer(&c);
-    if (st != CG_OK)
+    if (st != CG_OK) {
+        g->syms = before; /* a failed node leaves no half-made unification behind */
         return st;
+    }
     struct cg_value *out = &g->values[n->out];
     out->shape = c.out_shape;
     for (int i = 0; i < out->shape.rank; i++)

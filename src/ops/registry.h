@@ -101,6 +101,9 @@ struct cg_infer {
     struct cg_shape out_shape;
     enum cg_dtype out_dtype;
     struct cg_error *e;
+    /* The symbols as they were before this node: messages show shapes as the user wrote them,
+     * not as a failed unification left them (N stays N in "cannot broadcast [N, 8] ..."). */
+    const struct cg_symtab *shown;
 };
 
 /* Fails with "file:line:col: error: OP: message". Returns CG_ERR_INPUT. */
