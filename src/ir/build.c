@@ -1408,6 +1408,17 @@ static enum cg_status build(struct cg_builder *b)
 
 static enum cg_status finish(struct cg_builder *b, enum cg_status st, struct cg_graph **out)
 {
+    if (st == CG_OK && b->nframes > 0) { /* keep the top-level tensor names for fetches */
+        struct frame *f = &b->frames[0];
+        for (size_t i = 0; i < f->nvars && st == CG_OK; i++) {
+            if (f->vars[i].r.kind != R_TENSOR)
+                continue;
+            struct cg_named nv = {.name = f->vars[i].name, .value = f->vars[i].r.value,
+                                  .loc = f->vars[i].r.loc};
+            if (CG_PUSH(b->g->vars, b->g->nvars, b->g->cap_vars, nv))
+                st = cg_error_nomem(b->e);
+        }
+    }
     while (b->nframes > 0)
         pop_frame(b);
     cg_free(b->defs);

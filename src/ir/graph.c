@@ -19,6 +19,7 @@ void cg_graph_destroy(struct cg_graph *g)
     cg_free(g->outputs);
     cg_free(g->metrics);
     cg_free(g->objectives);
+    cg_free(g->vars);
     if (g->prog) {
         cg_program_free(g->prog);
         cg_free(g->prog);
@@ -67,6 +68,26 @@ enum cg_status cg_graph_reinfer(struct cg_graph *g, struct cg_error *e)
             return st;
     }
     return CG_OK;
+}
+
+int cg_graph_find_value(const struct cg_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->ninputs; i++)
+        if (!strcmp(g->inputs[i].name, name))
+            return g->inputs[i].value;
+    for (size_t i = 0; i < g->nparams; i++)
+        if (!strcmp(g->params[i].name, name))
+            return g->params[i].value;
+    for (size_t i = 0; i < g->noutputs; i++)
+        if (!strcmp(g->outputs[i].name, name))
+            return g->outputs[i].value;
+    for (size_t i = 0; i < g->nmetrics; i++)
+        if (!strcmp(g->metrics[i].name, name))
+            return g->metrics[i].value;
+    for (size_t i = 0; i < g->nvars; i++)
+        if (!strcmp(g->vars[i].name, name))
+            return g->vars[i].value;
+    return -1;
 }
 
 int64_t cg_shape_numel(const struct cg_graph *g, const struct cg_shape *s)

@@ -138,6 +138,8 @@ struct cg_graph {
     size_t nmetrics, cap_metrics;
     struct cg_objective *objectives;
     size_t nobjectives, cap_objectives;
+    struct cg_named *vars; /* top-level names bound to tensors at the end of the file */
+    size_t nvars, cap_vars;
     const char *path;         /* the main file */
     struct cg_program *prog;  /* the parsed sources (names and locations point into them) */
 };
@@ -172,6 +174,10 @@ enum cg_status cg_graph_bind(struct cg_graph *g, const char *name, int64_t v, st
  * shapes become concrete when all symbols are bound; reports shape errors that only show with
  * concrete sizes. */
 enum cg_status cg_graph_reinfer(struct cg_graph *g, struct cg_error *e);
+
+/* The value named `name`: an input, a parameter (full name), an output, a metric, or a
+ * top-level assigned name (its last binding); -1 when none. */
+int cg_graph_find_value(const struct cg_graph *g, const char *name);
 
 /* Element count of a concrete shape (1 for rank 0); -1 when a dimension is symbolic. */
 int64_t cg_shape_numel(const struct cg_graph *g, const struct cg_shape *s);
