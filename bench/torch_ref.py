@@ -10,7 +10,10 @@ checks them against the table of section 4 (to 1e-5), then times the step (5 war
 
 Run it through bench/run_torch_ref.sh, which selects Debian's python3 and the OpenMP build of
 OpenBLAS (see BENCH.md section 5 for why). Usage:
-    torch_ref.py [--step cim|crl|both] [--timed N] [--no-check]
+    torch_ref.py [--step cim|crl|both] [--timed N] [--no-check] [--dump DIR]
+--dump DIR also writes the data, the initial parameters, the gradients of step 1 and the first
+three losses as .npy/.json under DIR/cim/ and DIR/crl/ (tensor-by-tensor comparisons; never
+committed: everything is a deterministic function of section 1).
 """
 import argparse
 import json
@@ -218,9 +221,25 @@ TOL = 1e-5
 STEPS = {"cim": (cim_setup, cim_loss), "crl": (crl_setup, crl_loss)}
 
 
-def run(name, timed, check):
+def dump(directory, name, data, params, grads, losses):
+    """Writes data, initial parameters, step-1 gradients (<f4 / <i4 .npy) and losses to
+    directory/name/, for comparing another implementation tensor by tensor."""
+    import os
+    out = os.path.join(directory, name)
+    os.makedirs(out, exist_ok=True)
+    for k, v in list(data.items()) + [("param." + k, v) for k, v in params.items()] + \
+            [("grad1." + k, v) for k, v in grads.items()]:
+        a = v.detach().numpy()
+        a = a.astype(np.int32) if a.dtype in (np.int64, np.bool_) else a.astype(np.float32)
+        np.save(os.path.join(out, k + ".npy"), np.ascontiguousarray(a))
+    with open(os.path.join(out, "losses.json"), "w") as f:
+        json.dump(losses, f)
+
+
+def run(name, timed, check, dump_dir=None):
     setup, loss_fn = STEPS[name]
     data, params = setup()
+    init = {k: v.detach().clone() for k, v in params.items()}
     nparam = sum(t.numel() for t in params.values())
     opt = torch.optim.Adam(list(params.values()), lr=1e-3)
 
@@ -240,6 +259,8 @@ def run(name, timed, check):
     for t in range(1, 6):
         loss, parts = step()
         losses.append(loss)
+        if t == 1 and dump_dir:
+            grads = {k: v.grad.detach().clone() for k, v in params.items()}
         vals = (loss,) + tuple(parts[k] for k in names[1:])
         line = f"step {t}: " + "  ".join(f"{k}={v:.6f}" for k, v in zip(names, vals))
         print(line)
@@ -249,6 +270,8 @@ def run(name, timed, check):
                 ok &= good
                 print(f"  {'PASS' if good else 'FAIL'} {name} step {t} {k}: {v:.7f} "
                       f"(reference {r:.6f}, diff {v - r:+.1e})")
+    if dump_dir:
+        dump(dump_dir, name, data, init, grads, losses[:3])
     times = []
     for _ in range(timed):
         t0 = time.perf_counter()
@@ -266,6 +289,8 @@ def main():
     ap.add_argument("--step", choices=["cim", "crl", "both"], default="both")
     ap.add_argument("--timed", type=int, default=20)
     ap.add_argument("--no-check", action="store_true")
+    ap.add_argument("--dump", metavar="DIR",
+                    help="write data, initial params, step-1 grads and losses as .npy to DIR/STEP/")
     args = ap.parse_args()
     if args.timed < 1:
         ap.error("--timed must be at least 1")
@@ -274,7 +299,7 @@ def main():
     ok = True
     results = []
     for n in names:
-        good, res = run(n, args.timed, not args.no_check)
+        good, res = run(n, args.timed, not args.no_check, args.dump)
         ok &= good
         results.append(res)
     for res in results:
