@@ -19,3 +19,49 @@
 #else
 #define CG_HAS_FP16 0
 #endif
+
+/* Broadcast indexing: for an output element index i over dims D0..D{RANK-1} (row-major), the
+ * offsets into two inputs with element strides SA_k and SB_k (0 along broadcast dims). Define
+ * RANK, D0.., SA0.., SB0.. with -D before using it. */
+#define CG_BSTEP(k)                                                                                \
+    {                                                                                              \
+        uint r_ = i_ % D##k;                                                                       \
+        i_ /= D##k;                                                                                \
+        oa_ += r_ * SA##k;                                                                         \
+        ob_ += r_ * SB##k;                                                                         \
+    }
+inline void cg_bcast(uint i, uint *oa, uint *ob)
+{
+#ifdef RANK
+    uint i_ = i, oa_ = 0, ob_ = 0;
+#if RANK > 7
+    CG_BSTEP(7)
+#endif
+#if RANK > 6
+    CG_BSTEP(6)
+#endif
+#if RANK > 5
+    CG_BSTEP(5)
+#endif
+#if RANK > 4
+    CG_BSTEP(4)
+#endif
+#if RANK > 3
+    CG_BSTEP(3)
+#endif
+#if RANK > 2
+    CG_BSTEP(2)
+#endif
+#if RANK > 1
+    CG_BSTEP(1)
+#endif
+#if RANK > 0
+    CG_BSTEP(0)
+#endif
+    *oa = oa_;
+    *ob = ob_;
+#else
+    *oa = i;
+    *ob = i;
+#endif
+}

@@ -10,12 +10,6 @@ static int pending(const char *name, const char *what)
     return 1;
 }
 
-int cg_cmd_run(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("run", "run one forward and backward pass with feeds and fetches");
-}
-
 int cg_cmd_train(int argc, char **argv)
 {
     (void)argc, (void)argv;

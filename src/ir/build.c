@@ -179,6 +179,37 @@ static enum cg_status const_node(struct cg_builder *b, double v, struct cg_loc l
     return cg_build_node(b, CG_OP_const, NULL, 0, &name, &a, 1, loc, out);
 }
 
+static void pop_frame(struct cg_builder *b);
+
+enum cg_status cg_build_const(struct cg_builder *b, double v, struct cg_loc loc, int *out)
+{
+    return const_node(b, v, loc, out);
+}
+
+struct cg_builder *cg_builder_open(struct cg_graph *g, struct cg_error *e)
+{
+    struct cg_builder *b = cg_calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->g = g;
+    b->e = e;
+    b->frames[0].scope = "";
+    b->nframes = 1;
+    for (size_t i = 0; i < g->nnodes; i++) /* random nodes keep distinct stream ids */
+        if (g->nodes[i].rng_id > b->next_rng)
+            b->next_rng = g->nodes[i].rng_id;
+    return b;
+}
+
+void cg_builder_close(struct cg_builder *b)
+{
+    if (!b)
+        return;
+    while (b->nframes > 0)
+        pop_frame(b);
+    cg_free(b);
+}
+
 /* ---- scopes and parameters ---- */
 
 static enum cg_status push_frame(struct cg_builder *b, const char *scope, const struct cg_stmt *def,

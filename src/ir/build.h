@@ -48,6 +48,15 @@ enum cg_status cg_build_node(struct cg_builder *b, int op_id, const int *inputs,
 /* Is s a non-empty identifier ([A-Za-z_][A-Za-z0-9_]*), usable as a name= or scope=? */
 int cg_is_simple_name(const char *s);
 
+/* Creates an f32 scalar constant node. */
+enum cg_status cg_build_const(struct cg_builder *b, double v, struct cg_loc loc, int *out);
+
+/* A builder over an existing graph, for passes that add nodes (autodiff, optimizers): nodes are
+ * appended with their shapes inferred, random nodes get fresh stream ids. NULL when out of
+ * memory. cg_builder_close frees the builder, not the graph. */
+struct cg_builder *cg_builder_open(struct cg_graph *g, struct cg_error *e);
+void cg_builder_close(struct cg_builder *b);
+
 /* The graph being built (for shapes of values) and the error being filled. */
 struct cg_graph *cg_build_graph(struct cg_builder *b);
 struct cg_error *cg_build_error(struct cg_builder *b);

@@ -60,29 +60,6 @@ enum cg_status cg_infer_matmul(struct cg_infer *c)
     return CG_OK;
 }
 
-/* Reads an int-or-pair attribute into v[2]. */
-static enum cg_status pair(struct cg_infer *c, const char *name, int64_t min, int64_t v[2])
-{
-    const struct cg_attr *a = cg_infer_attr(c, name);
-    if (a->kind == CG_AT_NONE)
-        return CG_OK;
-    if (a->kind == CG_AT_INT) { /* a signature default */
-        v[0] = v[1] = a->i;
-    } else if (a->n == 1) {
-        v[0] = v[1] = a->ints[0];
-    } else if (a->n == 2) {
-        v[0] = a->ints[0];
-        v[1] = a->ints[1];
-    } else {
-        return cg_infer_fail(c, "%s must be an integer or a pair [h, w], got %d values", name,
-                             a->n);
-    }
-    if (v[0] < min || v[1] < min)
-        return cg_infer_fail(c, "%s must be >= %lld, got [%lld, %lld]", name, (long long)min,
-                             (long long)v[0], (long long)v[1]);
-    return CG_OK;
-}
-
 /* Spatial size after a window: floor((n + 2p - d(k-1) - 1) / s) + 1, symbolic when s = 1. */
 static enum cg_status window_out(struct cg_infer *c, struct cg_dim n, int64_t k, int64_t s,
                                  int64_t p, int64_t d, const char *what, struct cg_dim *out)
@@ -112,9 +89,9 @@ enum cg_status cg_infer_conv2d(struct cg_infer *c)
     CG_TRY(cg_infer_rank(c, 0, 4, "(N,C,H,W)"));
     CG_TRY(cg_infer_rank(c, 1, 4, "(out, in/groups, kh, kw)"));
     int64_t stride[2] = {1, 1}, pad[2] = {0, 0}, dil[2] = {1, 1}, kh, kw, cin, cout, cw;
-    CG_TRY(pair(c, "stride", 1, stride));
-    CG_TRY(pair(c, "pad", 0, pad));
-    CG_TRY(pair(c, "dilation", 1, dil));
+    CG_TRY(cg_infer_pair(c, "stride", 1, stride));
+    CG_TRY(cg_infer_pair(c, "pad", 0, pad));
+    CG_TRY(cg_infer_pair(c, "dilation", 1, dil));
     int64_t groups = cg_infer_int(c, "groups");
     if (groups < 1)
         return cg_infer_fail(c, "groups must be >= 1, got %lld", (long long)groups);
@@ -149,10 +126,10 @@ enum cg_status cg_infer_conv_transpose2d(struct cg_infer *c)
     CG_TRY(cg_infer_rank(c, 1, 4, "(in, out/groups, kh, kw)"));
     int64_t stride[2] = {1, 1}, pad[2] = {0, 0}, opad[2] = {0, 0}, dil[2] = {1, 1};
     int64_t kh, kw, cin, cw, coutg;
-    CG_TRY(pair(c, "stride", 1, stride));
-    CG_TRY(pair(c, "pad", 0, pad));
-    CG_TRY(pair(c, "output_pad", 0, opad));
-    CG_TRY(pair(c, "dilation", 1, dil));
+    CG_TRY(cg_infer_pair(c, "stride", 1, stride));
+    CG_TRY(cg_infer_pair(c, "pad", 0, pad));
+    CG_TRY(cg_infer_pair(c, "output_pad", 0, opad));
+    CG_TRY(cg_infer_pair(c, "dilation", 1, dil));
     int64_t groups = cg_infer_int(c, "groups");
     if (groups < 1)
         return cg_infer_fail(c, "groups must be >= 1, got %lld", (long long)groups);
@@ -204,11 +181,11 @@ enum cg_status cg_infer_pool2d(struct cg_infer *c)
     const struct cg_value *x = c->in[0];
     CG_TRY(cg_infer_rank(c, 0, 4, "(N,C,H,W)"));
     int64_t k[2] = {1, 1}, stride[2], pad[2] = {0, 0};
-    CG_TRY(pair(c, "k", 1, k));
+    CG_TRY(cg_infer_pair(c, "k", 1, k));
     stride[0] = k[0];
     stride[1] = k[1];
-    CG_TRY(pair(c, "stride", 1, stride));
-    CG_TRY(pair(c, "pad", 0, pad));
+    CG_TRY(cg_infer_pair(c, "stride", 1, stride));
+    CG_TRY(cg_infer_pair(c, "pad", 0, pad));
     for (int i = 0; i < 2; i++)
         if (pad[i] * 2 > k[i])
             return cg_infer_fail(c, "pad (%lld) must be at most half the window (%lld)",

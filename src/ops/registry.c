@@ -8,9 +8,9 @@
 #include <string.h>
 
 static struct cg_op_def table[CG_OP_COUNT] = {
-#define CG_OP(id, sig, infer_fn, expand_fn, fl)                                                   \
+#define CG_OP(id, sig, infer_fn, expand_fn, grad_fn, lower_fn, fl)                                \
     [CG_OP_##id] = {.name = #id, .signature = sig, .infer = infer_fn, .expand = expand_fn,         \
-                    .flags = (fl)},
+                    .grad = grad_fn, .lower = lower_fn, .flags = (fl)},
 #include "ops/ops.def"
 #undef CG_OP
 };
@@ -317,6 +317,28 @@ enum cg_status cg_infer_rank(struct cg_infer *c, int i, int rank, const char *hi
             name = s->args[k].name;
     return cg_infer_fail(c, "%s has %d dims (%s), expected %d%s%s", name, c->in[i]->shape.rank,
                          cg_infer_tstr(c, i), rank, hint ? " " : "", hint ? hint : "");
+}
+
+enum cg_status cg_infer_pair(struct cg_infer *c, const char *name, int64_t min, int64_t v[2])
+{
+    const struct cg_attr *a = cg_infer_attr(c, name);
+    if (a->kind == CG_AT_NONE)
+        return CG_OK;
+    if (a->kind == CG_AT_INT) { /* a signature default */
+        v[0] = v[1] = a->i;
+    } else if (a->n == 1) {
+        v[0] = v[1] = a->ints[0];
+    } else if (a->n == 2) {
+        v[0] = a->ints[0];
+        v[1] = a->ints[1];
+    } else {
+        return cg_infer_fail(c, "%s must be an integer or a pair [h, w], got %d values", name,
+                             a->n);
+    }
+    if (v[0] < min || v[1] < min)
+        return cg_infer_fail(c, "%s must be >= %lld, got [%lld, %lld]", name, (long long)min,
+                             (long long)v[0], (long long)v[1]);
+    return CG_OK;
 }
 
 enum cg_status cg_infer_node(struct cg_graph *g, struct cg_node *n, struct cg_error *e)

@@ -53,6 +53,8 @@ struct cg_schema {
 struct cg_infer;
 struct cg_builder;
 struct cg_call;
+struct cg_grad;  /* passes/grad.h */
+struct cg_lower; /* exec/lower.h */
 
 enum cg_op_flags {
     CG_OPF_NO_GRAD = 1, /* output is not differentiable (argmax, accuracy, random draws) */
@@ -66,13 +68,15 @@ struct cg_op_def {
     const char *signature;
     enum cg_status (*infer)(struct cg_infer *ctx);
     enum cg_status (*expand)(struct cg_builder *b, struct cg_call *call, int *out);
+    enum cg_status (*grad)(struct cg_grad *g);   /* gradient rule: emits nodes */
+    enum cg_status (*lower)(struct cg_lower *l); /* device work for one node */
     int flags;
     struct cg_schema schema;
 };
 
 /* The op enum, generated from ops.def. */
 enum cg_op_id {
-#define CG_OP(id, sig, infer, expand, flags) CG_OP_##id,
+#define CG_OP(id, sig, infer, expand, grad, lower, flags) CG_OP_##id,
 #include "ops/ops.def"
 #undef CG_OP
     CG_OP_COUNT
@@ -133,12 +137,19 @@ enum cg_status cg_infer_axes_mask(struct cg_infer *c, const char *attr, int rank
 /* Requires input i to have the given rank (the hint names the dims, e.g. "(N,C,H,W)"). */
 enum cg_status cg_infer_rank(struct cg_infer *c, int i, int rank, const char *hint);
 
+/* Reads an int-or-pair attribute (stride, pad, ...) into v[2]; absent leaves v unchanged. Fails
+ * below min or with more than two values. */
+enum cg_status cg_infer_pair(struct cg_infer *c, const char *name, int64_t min, int64_t v[2]);
+
 /* Runs the op's inference for node n, setting the output value's shape and dtype. */
 enum cg_status cg_infer_node(struct cg_graph *g, struct cg_node *n, struct cg_error *e);
 
 /* Inference functions, one group per family (ops/elementwise.c, reduce.c, shape.c, nn.c,
  * loss.c, random.c); named in ops.def. */
-#define CG_OP(id, sig, infer, expand, flags) enum cg_status infer(struct cg_infer *c);
+#define CG_OP(id, sig, infer, expand, grad, lower, flags)                                        \
+    enum cg_status infer(struct cg_infer *c);                                                      \
+    enum cg_status grad(struct cg_grad *g);                                                        \
+    enum cg_status lower(struct cg_lower *l);
 #include "ops/ops.def"
 #undef CG_OP
 

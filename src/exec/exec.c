@@ -1,0 +1,475 @@
+/* exec.c: compiling a bound graph into launches and running them (see exec.h and lower.h). */
+#include "exec/exec.h"
+
+#include <clblast_c.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exec/lower.h"
+#include "runtime/runtime.h"
+#include "util/splitmix.h"
+
+#define ALIGN_FLOATS 32 /* 128-byte alignment of every value's offset */
+
+struct launch {
+    int is_gemm;
+    cl_kernel kernel;
+    const char *name;
+    int dims;
+    size_t gws[3], lws[3];
+    int has_lws;
+    int rng_arg; /* index of the seed_lo argument, or -1 */
+    uint32_t rng_id;
+    struct cg_gemm_desc gemm;
+};
+
+/* Scratch arguments are set once the scratch buffer exists (after all nodes are lowered). */
+struct pending_scratch {
+    size_t launch;
+    cl_uint arg;
+    int64_t off;
+};
+
+struct cg_exec {
+    struct cg_graph *g;
+    struct cg_device *dev;
+    cl_mem buf;      /* every value */
+    cl_mem scratch;  /* shared scratch, NULL when no node needs it */
+    size_t *offset;  /* per value, in floats */
+    size_t total;    /* floats in buf */
+    size_t scratch_floats;
+    struct launch *launches;
+    size_t nlaunches, cap_launches;
+    const struct cg_node *cur; /* node being lowered */
+    struct pending_scratch *pend;
+    size_t npend, cap_pend;
+};
+
+size_t cg_exec_device_bytes(const struct cg_exec *x)
+{
+    return (x->total + x->scratch_floats) * sizeof(float);
+}
+
+/* ---- lowering API ---- */
+
+void cg_defines_add(char *buf, size_t n, const char *name, long long value)
+{
+    size_t used = strlen(buf);
+    if (used < n)
+        snprintf(buf + used, n - used, " -D%s=%lld", name, value);
+}
+
+void cg_defines_addf(char *buf, size_t n, const char *name, double value)
+{
+    size_t used = strlen(buf);
+    if (used >= n)
+        return;
+    if (isnan(value))
+        snprintf(buf + used, n - used, " -D%s=NAN", name);
+    else if (isinf(value))
+        snprintf(buf + used, n - used, " -D%s=%sINFINITY", name, value < 0 ? "-" : "");
+    else
+        snprintf(buf + used, n - used, " -D%s=%.9ef", name, value);
+}
+
+int64_t cg_lower_dim(const struct cg_lower *l, int value, int axis)
+{
+    const struct cg_shape *s = &l->g->values[value].shape;
+    int64_t v = 0;
+    if (axis < 0)
+        axis += s->rank;
+    if (axis >= 0 && axis < s->rank)
+        cg_dim_is_const(cg_dim_resolve(&l->g->syms, s->d[axis]), &v);
+    return v;
+}
+
+int64_t cg_lower_numel(const struct cg_lower *l, int value)
+{
+    return cg_shape_numel(l->g, &l->g->values[value].shape);
+}
+
+const struct cg_shape *cg_lower_shape_of(const struct cg_lower *l, int value)
+{
+    return &l->g->values[value].shape;
+}
+
+const struct cg_attr *cg_lower_attr(const struct cg_lower *l, const char *name)
+{
+    const struct cg_schema *s = &cg_ops()[l->node->op].schema;
+    for (int i = 0; i < s->nargs; i++)
+        if (!s->args[i].is_tensor && !strcmp(s->args[i].name, name))
+            return &l->node->attrs[s->args[i].slot];
+    static const struct cg_attr none = {.kind = CG_AT_NONE, .auto_index = -1};
+    return &none;
+}
+
+enum cg_status cg_lower_fail(struct cg_lower *l, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cg_error_set(l->e, CG_ERR_INPUT, "%s:%d:%d: error: %s: %s", l->node->loc.file,
+                        l->node->loc.line, l->node->loc.col, cg_ops()[l->node->op].name, msg);
+}
+
+enum cg_status cg_lower_scratch(struct cg_lower *l, size_t floats)
+{
+    if (floats > l->x->scratch_floats)
+        l->x->scratch_floats = floats;
+    return CG_OK;
+}
+
+static enum cg_status push_launch(struct cg_exec *x, struct launch *L, struct cg_error *e)
+{
+    if (CG_PUSH(x->launches, x->nlaunches, x->cap_launches, *L))
+        return cg_error_nomem(e);
+    return CG_OK;
+}
+
+enum cg_status cg_lower_kernel(struct cg_lower *l, const struct cg_launch_desc *d,
+                               const struct cg_karg *args, int nargs)
+{
+    struct cg_exec *x = l->x;
+    cl_program prog;
+    CG_TRY(cg_device_program(x->dev, d->source, d->defines, &prog, l->e));
+    struct launch L = {0};
+    L.rng_arg = -1;
+    L.name = d->kernel;
+    L.dims = d->dims;
+    L.has_lws = d->has_lws;
+    for (int i = 0; i < d->dims; i++) {
+        L.gws[i] = d->gws[i];
+        L.lws[i] = d->lws[i];
+    }
+    CG_TRY(cg_device_kernel(x->dev, prog, d->kernel, &L.kernel, l->e));
+    cl_uint a = 0;
+    cl_int err = CL_SUCCESS;
+    char call[128];
+    snprintf(call, sizeof call, "clSetKernelArg(%s)", d->kernel);
+    for (int i = 0; i < nargs && err == CL_SUCCESS; i++) {
+        const struct cg_karg *k = &args[i];
+        switch (k->kind) {
+        case CG_KA_VALUE: {
+            cl_uint off = (cl_uint)(x->offset[k->value] + (size_t)k->i);
+            err = clSetKernelArg(L.kernel, a++, sizeof(cl_mem), &x->buf);
+            if (err == CL_SUCCESS)
+                err = clSetKernelArg(L.kernel, a++, sizeof off, &off);
+            break;
+        }
+        case CG_KA_SCRATCH: {
+            struct pending_scratch p = {x->nlaunches, a, k->i};
+            if (CG_PUSH(x->pend, x->npend, x->cap_pend, p)) {
+                clReleaseKernel(L.kernel);
+                return cg_error_nomem(l->e);
+            }
+            a += 2;
+            break;
+        }
+        case CG_KA_INT: {
+            cl_int v = (cl_int)k->i;
+            err = clSetKernelArg(L.kernel, a++, sizeof v, &v);
+            break;
+        }
+        case CG_KA_FLOAT:
+            err = clSetKernelArg(L.kernel, a++, sizeof k->f, &k->f);
+            break;
+        }
+    }
+    if (err != CL_SUCCESS) {
+        clReleaseKernel(L.kernel);
+        return cg_cl_fail(l->e, err, call);
+    }
+    if (d->random) {
+        L.rng_arg = (int)a;
+        L.rng_id = l->node->rng_id;
+    }
+    enum cg_status st = push_launch(x, &L, l->e);
+    if (st != CG_OK)
+        clReleaseKernel(L.kernel);
+    return st;
+}
+
+enum cg_status cg_lower_emit_gemm(struct cg_lower *l, const struct cg_gemm_desc *d)
+{
+    struct launch L = {0};
+    L.is_gemm = 1;
+    L.rng_arg = -1;
+    L.name = "CLBlastSgemm";
+    L.gemm = *d;
+    if (d->a >= 0)
+        L.gemm.a_off += l->x->offset[d->a];
+    if (d->b >= 0)
+        L.gemm.b_off += l->x->offset[d->b];
+    if (d->c >= 0)
+        L.gemm.c_off += l->x->offset[d->c];
+    if (L.gemm.batch == 0)
+        L.gemm.batch = 1;
+    return push_launch(l->x, &L, l->e);
+}
+
+enum cg_status cg_lower_none(struct cg_lower *l)
+{
+    return cg_lower_fail(l, "internal error: this op is expanded before execution");
+}
+
+enum cg_status cg_lower_alias(struct cg_lower *l)
+{
+    (void)l; /* the output shares its input's storage: nothing to do */
+    return CG_OK;
+}
+
+/* ---- compile ---- */
+
+static int is_alias(const struct cg_node *n) { return cg_ops()[n->op].lower == cg_lower_alias; }
+
+enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
+                              struct cg_error *e)
+{
+    *out = NULL;
+    struct cg_exec *x = cg_calloc(1, sizeof *x);
+    if (!x)
+        return cg_error_nomem(e);
+    x->g = g;
+    x->dev = dev;
+    enum cg_status st = CG_OK;
+    x->offset = cg_calloc(g->nvalues ? g->nvalues : 1, sizeof *x->offset);
+    if (!x->offset) {
+        st = cg_error_nomem(e);
+        goto error;
+    }
+    /* storage: one region per value in creation order; aliases share their input's */
+    for (size_t v = 0; v < g->nvalues; v++) {
+        const struct cg_value *val = &g->values[v];
+        int64_t n = cg_shape_numel(g, &val->shape);
+        if (n < 0) {
+            char b[256];
+            st = cg_error_set(e, CG_ERR_INPUT, "%s:%d:%d: error: value %s has a symbolic shape "
+                              "%s; bind every symbol before compiling", val->loc.file,
+                              val->loc.line, val->loc.col, val->name ? val->name : "",
+                              cg_shape_str(g, &val->shape, val->dtype, 1, b, sizeof b));
+            goto error;
+        }
+        if (val->kind == CG_V_NODE && is_alias(&g->nodes[val->index])) {
+            x->offset[v] = x->offset[g->nodes[val->index].inputs[0]];
+            continue;
+        }
+        x->offset[v] = x->total;
+        x->total += ((size_t)(n ? n : 1) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    }
+    cl_int err;
+    x->buf = clCreateBuffer(cg_device_context(dev), CL_MEM_READ_WRITE,
+                            (x->total ? x->total : 1) * sizeof(float), NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = cg_cl_fail(e, err, "clCreateBuffer(values)");
+        goto error;
+    }
+    for (size_t i = 0; i < g->nnodes && st == CG_OK; i++) {
+        struct cg_lower l = {x, g, &g->nodes[i], e};
+        x->cur = &g->nodes[i];
+        st = cg_ops()[g->nodes[i].op].lower(&l);
+    }
+    if (st != CG_OK)
+        goto error;
+    if (x->scratch_floats) {
+        x->scratch = clCreateBuffer(cg_device_context(dev), CL_MEM_READ_WRITE,
+                                    x->scratch_floats * sizeof(float), NULL, &err);
+        if (err != CL_SUCCESS) {
+            st = cg_cl_fail(e, err, "clCreateBuffer(scratch)");
+            goto error;
+        }
+    }
+    for (size_t i = 0; i < x->npend && st == CG_OK; i++) {
+        cl_kernel k = x->launches[x->pend[i].launch].kernel;
+        cl_uint off = (cl_uint)x->pend[i].off;
+        err = clSetKernelArg(k, x->pend[i].arg, sizeof(cl_mem), &x->scratch);
+        if (err == CL_SUCCESS)
+            err = clSetKernelArg(k, x->pend[i].arg + 1, sizeof off, &off);
+        if (err != CL_SUCCESS)
+            st = cg_cl_fail(e, err, "clSetKernelArg(scratch)");
+    }
+    if (st != CG_OK)
+        goto error;
+    *out = x;
+    return CG_OK;
+error:
+    cg_exec_destroy(x);
+    return st;
+}
+
+void cg_exec_destroy(struct cg_exec *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->nlaunches; i++)
+        if (x->launches[i].kernel)
+            clReleaseKernel(x->launches[i].kernel);
+    if (x->buf)
+        clReleaseMemObject(x->buf);
+    if (x->scratch)
+        clReleaseMemObject(x->scratch);
+    cg_free(x->launches);
+    cg_free(x->offset);
+    cg_free(x->pend);
+    cg_free(x);
+}
+
+/* ---- data ---- */
+
+static enum cg_status check_size(struct cg_exec *x, int v, size_t bytes, struct cg_error *e)
+{
+    int64_t n = cg_shape_numel(x->g, &x->g->values[v].shape);
+    if (n < 0 || (size_t)n * 4 != bytes)
+        return cg_error_set(e, CG_ERR_INPUT, "error: value '%s' holds %lld elements, got %zu "
+                            "bytes", x->g->values[v].name ? x->g->values[v].name : "?",
+                            (long long)n, bytes);
+    return CG_OK;
+}
+
+enum cg_status cg_exec_write(struct cg_exec *x, int v, const void *data, size_t bytes,
+                             struct cg_error *e)
+{
+    CG_TRY(check_size(x, v, bytes, e));
+    if (!bytes)
+        return CG_OK;
+    cl_int err = clEnqueueWriteBuffer(cg_device_queue(x->dev), x->buf, CL_TRUE,
+                                      x->offset[v] * sizeof(float), bytes, data, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clEnqueueWriteBuffer");
+}
+
+enum cg_status cg_exec_read(struct cg_exec *x, int v, void *data, size_t bytes,
+                            struct cg_error *e)
+{
+    CG_TRY(check_size(x, v, bytes, e));
+    if (!bytes)
+        return CG_OK;
+    cl_int err = clEnqueueReadBuffer(cg_device_queue(x->dev), x->buf, CL_TRUE,
+                                     x->offset[v] * sizeof(float), bytes, data, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clEnqueueReadBuffer");
+}
+
+/* ---- parameter initialisation ---- */
+
+void cg_param_init_values(const struct cg_graph *g, size_t p, uint64_t seed, float *out)
+{
+    const struct cg_param *par = &g->params[p];
+    int64_t n = cg_shape_numel(g, &par->shape);
+    int64_t d[CG_MAX_RANK] = {0};
+    for (int i = 0; i < par->shape.rank; i++)
+        cg_dim_is_const(par->shape.d[i], &d[i]);
+    int64_t recept = 1;
+    for (int i = 2; i < par->shape.rank; i++)
+        recept *= d[i];
+    double fan_in = par->shape.rank >= 2 ? (double)(d[1] * recept) : (double)n;
+    double fan_out = par->shape.rank >= 2 ? (double)(d[0] * recept) : (double)n;
+    uint64_t stream = cg_splitmix_r(seed, p); /* one stream per parameter */
+    double lo = 0, hi = 0;
+    switch (par->init.kind) {
+    case CG_INIT_ZEROS: lo = hi = 0; break;
+    case CG_INIT_ONES: lo = hi = 1; break;
+    case CG_INIT_CONSTANT: lo = hi = par->init.a; break;
+    case CG_INIT_UNIFORM: lo = par->init.a; hi = par->init.b; break;
+    case CG_INIT_KAIMING_UNIFORM: {
+        double gain = sqrt(2.0 / (1.0 + par->init.a * par->init.a));
+        hi = gain * sqrt(3.0 / fan_in);
+        lo = -hi;
+        break;
+    }
+    case CG_INIT_XAVIER_UNIFORM:
+        hi = sqrt(6.0 / (fan_in + fan_out));
+        lo = -hi;
+        break;
+    case CG_INIT_NORMAL:
+        for (int64_t i = 0; i < n; i++) { /* Box-Muller on two uniforms per element */
+            double u1 = cg_splitmix_u(stream, (uint64_t)(2 * i)), u2 =
+                cg_splitmix_u(stream, (uint64_t)(2 * i + 1));
+            double r = sqrt(-2.0 * log(1.0 - u1));
+            out[i] = (float)(par->init.b + par->init.a * r * cos(6.283185307179586 * u2));
+        }
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)(lo + (hi - lo) * cg_splitmix_u(stream, (uint64_t)i));
+}
+
+enum cg_status cg_exec_init_params(struct cg_exec *x, uint64_t seed, struct cg_error *e)
+{
+    for (size_t p = 0; p < x->g->nparams; p++) {
+        int64_t n = cg_shape_numel(x->g, &x->g->params[p].shape);
+        float *h = cg_malloc((size_t)n * sizeof *h);
+        if (!h)
+            return cg_error_nomem(e);
+        cg_param_init_values(x->g, p, seed, h);
+        enum cg_status st = cg_exec_write(x, x->g->params[p].value, h, (size_t)n * 4, e);
+        cg_free(h);
+        CG_TRY(st);
+    }
+    return CG_OK;
+}
+
+/* ---- run ---- */
+
+static enum cg_status run_gemm(struct cg_exec *x, const struct launch *L, struct cg_error *e)
+{
+    const struct cg_gemm_desc *d = &L->gemm;
+    cl_command_queue q = cg_device_queue(x->dev);
+    cl_mem a = d->a >= 0 ? x->buf : x->scratch, b = d->b >= 0 ? x->buf : x->scratch,
+           c = d->c >= 0 ? x->buf : x->scratch;
+    CLBlastTranspose ta = d->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastTranspose tb = d->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastStatusCode s;
+    if (d->batch <= 1)
+        s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, d->alpha, a, d->a_off,
+                         d->lda, b, d->b_off, d->ldb, d->beta, c, d->c_off, d->ldc, &q, NULL);
+    else
+        s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, d->alpha,
+                                       a, d->a_off, d->lda, d->a_stride, b, d->b_off, d->ldb,
+                                       d->b_stride, d->beta, c, d->c_off, d->ldc, d->c_stride,
+                                       d->batch, &q, NULL);
+    if (s != CLBlastSuccess) {
+        if (s < 0 && s > -100)
+            return cg_cl_fail(e, (cl_int)s, "CLBlastSgemm");
+        return cg_error_set(e, CG_ERR_DEVICE, "error: CLBlastSgemm failed: CLBlast status %d "
+                            "(m=%zu n=%zu k=%zu batch=%zu)", (int)s, d->m, d->n, d->k, d->batch);
+    }
+    return CG_OK;
+}
+
+enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, struct cg_error *e)
+{
+    cl_command_queue q = cg_device_queue(x->dev);
+    for (size_t i = 0; i < x->nlaunches; i++) {
+        struct launch *L = &x->launches[i];
+        if (L->is_gemm) {
+            CG_TRY(run_gemm(x, L, e));
+            continue;
+        }
+        cl_int err = CL_SUCCESS;
+        if (L->rng_arg >= 0) {
+            uint64_t key = cg_splitmix_r(seed, L->rng_id);
+            cl_uint lo = (cl_uint)key, hi = (cl_uint)(key >> 32), st = (cl_uint)step;
+            err = clSetKernelArg(L->kernel, (cl_uint)L->rng_arg, sizeof lo, &lo);
+            if (err == CL_SUCCESS)
+                err = clSetKernelArg(L->kernel, (cl_uint)L->rng_arg + 1, sizeof hi, &hi);
+            if (err == CL_SUCCESS)
+                err = clSetKernelArg(L->kernel, (cl_uint)L->rng_arg + 2, sizeof st, &st);
+        }
+        if (err == CL_SUCCESS)
+            err = clEnqueueNDRangeKernel(q, L->kernel, (cl_uint)L->dims, NULL, L->gws,
+                                         L->has_lws ? L->lws : NULL, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            char call[128];
+            snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", L->name);
+            return cg_cl_fail(e, err, call);
+        }
+    }
+    return CG_OK;
+}
+
+enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e)
+{
+    cl_int err = clFinish(cg_device_queue(x->dev));
+    return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clFinish");
+}

@@ -1,0 +1,49 @@
+/* exec.h: a bound graph compiled for one device, and running it.
+ *
+ * cg_exec_create gives every value a place in one device buffer (aliases share their input's
+ * place: reshape, flatten, squeeze, unsqueeze, stop_gradient), lowers every node into launches
+ * (lower.h), builds every program and creates every kernel with its arguments set. cg_exec_run
+ * then only enqueues: no allocation, no kernel build, no host synchronisation except what
+ * cg_exec_read asks for. Parameters are initialised on the host from their initialisers and the
+ * seed (cg_exec_init_params), so the same seed gives the same parameters on every device. */
+#ifndef CG_EXEC_H
+#define CG_EXEC_H
+
+#include "ir/graph.h"
+
+struct cg_device;
+struct cg_exec;
+
+/* Compiles g (all shapes concrete) for dev. The executor keeps pointers to g and dev, which
+ * must outlive it. */
+enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
+                              struct cg_error *e);
+
+void cg_exec_destroy(struct cg_exec *x);
+
+/* Fills every parameter from its initialiser with the host generator keyed by (seed, parameter
+ * index), so results do not depend on the device. */
+enum cg_status cg_exec_init_params(struct cg_exec *x, uint64_t seed, struct cg_error *e);
+
+/* Copies bytes of host data into value v (an input, a parameter, or any value); the size must
+ * be the value's element count times 4. */
+enum cg_status cg_exec_write(struct cg_exec *x, int v, const void *data, size_t bytes,
+                             struct cg_error *e);
+
+/* Copies value v to the host (blocking). */
+enum cg_status cg_exec_read(struct cg_exec *x, int v, void *data, size_t bytes,
+                            struct cg_error *e);
+
+/* Enqueues every launch in order; random ops draw from streams keyed by (seed, step, op). */
+enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, struct cg_error *e);
+
+/* Waits for the queue to drain. */
+enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e);
+
+/* Bytes of device memory the executor holds (values and scratch). */
+size_t cg_exec_device_bytes(const struct cg_exec *x);
+
+/* Host-side initial values of parameter p (numel floats into out), as cg_exec_init_params. */
+void cg_param_init_values(const struct cg_graph *g, size_t p, uint64_t seed, float *out);
+
+#endif
