@@ -839,12 +839,16 @@ error:
     return st;
 }
 
+static int internal_ops_allowed;
+
+void cg_build_allow_internal_ops(int allow) { internal_ops_allowed = allow; }
+
 static enum cg_status eval_call(struct cg_builder *b, const struct cg_expr *x, struct res *out)
 {
     const struct cg_stmt *def = find_def(b, x->str);
     if (def)
         return call_def(b, x, def, out);
-    int op = cg_op_find(x->str);
+    int op = internal_ops_allowed ? cg_op_find_any(x->str) : cg_op_find(x->str);
     if (op >= 0)
         return call_op(b, x, op, out);
     struct binding *v = lookup(b, x->str);

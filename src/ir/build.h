@@ -57,6 +57,10 @@ enum cg_status cg_build_const(struct cg_builder *b, double v, struct cg_loc loc,
 struct cg_builder *cg_builder_open(struct cg_graph *g, struct cg_error *e);
 void cg_builder_close(struct cg_builder *b);
 
+/* Test hook: when allow is 1, graph text may call internal ops (unary_grad, conv2d_grad_w, ...)
+ * so that tests can check gradient kernels directly. Off by default. */
+void cg_build_allow_internal_ops(int allow);
+
 /* The graph being built (for shapes of values) and the error being filled. */
 struct cg_graph *cg_build_graph(struct cg_builder *b);
 struct cg_error *cg_build_error(struct cg_builder *b);

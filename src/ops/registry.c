@@ -149,6 +149,15 @@ int cg_op_find(const char *name)
     return -1;
 }
 
+int cg_op_find_any(const char *name)
+{
+    const struct cg_op_def *ops = cg_ops();
+    for (int i = 0; i < CG_OP_COUNT; i++)
+        if (!strcmp(ops[i].name, name))
+            return i;
+    return -1;
+}
+
 const char *cg_op_suggest(const char *name)
 {
     const struct cg_op_def *ops = cg_ops();

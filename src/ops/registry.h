@@ -87,6 +87,8 @@ enum cg_op_id {
 const struct cg_op_def *cg_ops(void);
 /* Finds an op by name; -1 when unknown. Internal ops are not found. */
 int cg_op_find(const char *name);
+/* Finds any op by name, internal ones included (tests of gradient kernels); -1 when unknown. */
+int cg_op_find_any(const char *name);
 /* The op closest in spelling to name (for "did you mean"), or NULL. */
 const char *cg_op_suggest(const char *name);
 

@@ -1,0 +1,10 @@
+/* lower_gemm.c: lowering of linear and matmul through CLBlast.
+ * Not written yet: compiling a graph that uses these ops fails with a clear error at the op's
+ * call site (issue 4 lands op families one by one; see docs/STATUS.md). */
+#include "exec/lower.h"
+
+enum cg_status cg_lower_gemm(struct cg_lower *l)
+{
+    return cg_lower_fail(l, "this op has no device implementation yet (issue 4 is landing op "
+                         "families one by one; see docs/STATUS.md)");
+}
