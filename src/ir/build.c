@@ -81,13 +81,11 @@ static enum cg_status berr(struct cg_builder *b, struct cg_loc loc, const char *
 
 static enum cg_status berr(struct cg_builder *b, struct cg_loc loc, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    enum cg_status st = cg_error_vat(b->e, loc, fmt, ap);
     va_end(ap);
-    return cg_error_set(b->e, CG_ERR_INPUT, "%s:%d:%d: error: %s", loc.file, loc.line, loc.col,
-                        msg);
+    return st;
 }
 
 static void *galloc(struct cg_builder *b, size_t n) { return cg_arena_alloc(&b->g->arena, n); }

@@ -102,8 +102,8 @@ int64_t cg_shape_numel(const struct cg_graph *g, const struct cg_shape *s)
     return n;
 }
 
-const char *cg_shape_str(const struct cg_graph *g, const struct cg_shape *s, enum cg_dtype dt,
-                         int with_dtype, char *buf, size_t n)
+const char *cg_shape_str_syms(const struct cg_symtab *st, const struct cg_shape *s,
+                              enum cg_dtype dt, int with_dtype, char *buf, size_t n)
 {
     size_t used = 0;
     buf[0] = 0;
@@ -113,12 +113,18 @@ const char *cg_shape_str(const struct cg_graph *g, const struct cg_shape *s, enu
         used += (size_t)snprintf(buf + used, n - used, "[");
     for (int i = 0; i < s->rank && used < n; i++) {
         char d[96];
-        cg_dim_str(g ? &g->syms : NULL, s->d[i], d, sizeof d);
+        cg_dim_str(st, s->d[i], d, sizeof d);
         used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", d);
     }
     if (used < n)
         snprintf(buf + used, n - used, "]");
     return buf;
+}
+
+const char *cg_shape_str(const struct cg_graph *g, const struct cg_shape *s, enum cg_dtype dt,
+                         int with_dtype, char *buf, size_t n)
+{
+    return cg_shape_str_syms(g ? &g->syms : NULL, s, dt, with_dtype, buf, n);
 }
 
 const char *cg_init_str(const struct cg_init *init, char *buf, size_t n)

@@ -186,6 +186,10 @@ int64_t cg_shape_numel(const struct cg_graph *g, const struct cg_shape *s);
 const char *cg_shape_str(const struct cg_graph *g, const struct cg_shape *s, enum cg_dtype dt,
                          int with_dtype, char *buf, size_t n);
 
+/* cg_shape_str with an explicit symbol table (NULL: symbols unresolved). */
+const char *cg_shape_str_syms(const struct cg_symtab *st, const struct cg_shape *s,
+                              enum cg_dtype dt, int with_dtype, char *buf, size_t n);
+
 /* Formats an initialiser, e.g. "kaiming_uniform(a=2.23607)", into buf; returns buf. */
 const char *cg_init_str(const struct cg_init *init, char *buf, size_t n);
 

@@ -4,6 +4,7 @@
 #ifndef CG_AST_H
 #define CG_AST_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "util/arena.h"
@@ -13,6 +14,12 @@ struct cg_loc {
     const char *file; /* the path as given (owned by the source set) */
     int line, col;
 };
+
+/* Sets e to CG_ERR_INPUT with "file:line:col: error: " followed by the formatted message, and
+ * returns CG_ERR_INPUT (lang/diag.c). */
+enum cg_status cg_error_at(struct cg_error *e, struct cg_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+enum cg_status cg_error_vat(struct cg_error *e, struct cg_loc loc, const char *fmt, va_list ap);
 
 enum cg_expr_kind {
     CG_EX_NUM,  /* number literal: num (and ival when is_int) */

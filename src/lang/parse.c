@@ -25,13 +25,11 @@ static enum cg_status perr(struct parser *p, struct cg_loc loc, const char *fmt,
 
 static enum cg_status perr(struct parser *p, struct cg_loc loc, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    enum cg_status st = cg_error_vat(p->e, loc, fmt, ap);
     va_end(ap);
-    return cg_error_set(p->e, CG_ERR_INPUT, "%s:%d:%d: error: %s", loc.file, loc.line, loc.col,
-                        msg);
+    return st;
 }
 
 static enum cg_status advance(struct parser *p)

@@ -228,22 +228,8 @@ static char *rot_buf(void)
 static const char *shown_shape_str(struct cg_infer *c, const struct cg_shape *s,
                                    enum cg_dtype dt, int with_dtype)
 {
-    char *buf = rot_buf();
-    size_t n = 256, used = 0;
     const struct cg_symtab *st = c->shown ? c->shown : &c->g->syms;
-    buf[0] = 0;
-    if (with_dtype)
-        used += (size_t)snprintf(buf, n, "%s", dt == CG_I32 ? "i32" : "f32");
-    if (used < n)
-        used += (size_t)snprintf(buf + used, n - used, "[");
-    for (int i = 0; i < s->rank && used < n; i++) {
-        char d[96];
-        cg_dim_str(st, s->d[i], d, sizeof d);
-        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", d);
-    }
-    if (used < n)
-        snprintf(buf + used, n - used, "]");
-    return buf;
+    return cg_shape_str_syms(st, s, dt, with_dtype, rot_buf(), 256);
 }
 
 const char *cg_infer_sstr(struct cg_infer *c, const struct cg_shape *s)
