@@ -425,7 +425,9 @@ enum cg_status cg_grad_upsample(struct cg_grad *c)
 enum cg_status cg_grad_softmax(struct cg_grad *c)
 {
     const char *names[2] = {"axis", "keepdims"};
-    struct cg_attr vals[2] = {fattr(c, "axis"), a_int(1)};
+    struct cg_attr vals[2] = {{0}, a_int(1)};
+    int64_t axis = fattr(c, "axis").i; /* softmax's int axis as sum's axes list */
+    CG_TRY(ints_attr(c, &axis, 1, &vals[0]));
     int t, s;
     if (c->node.op == CG_OP_softmax) { /* y * (gy - sum(gy * y)) */
         CG_TRY(emit2(c, CG_OP_mul, c->gy, c->y, &t));
