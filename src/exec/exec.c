@@ -73,6 +73,8 @@ void cg_defines_addf(char *buf, size_t n, const char *name, double value)
         snprintf(buf + used, n - used, " -D%s=%.9ef", name, value);
 }
 
+struct cg_device *cg_lower_device(const struct cg_lower *l) { return l->x->dev; }
+
 int64_t cg_lower_dim(const struct cg_lower *l, int value, int axis)
 {
     const struct cg_shape *s = &l->g->values[value].shape;

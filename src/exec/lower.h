@@ -75,6 +75,10 @@ enum cg_status cg_lower_emit_gemm(struct cg_lower *l, const struct cg_gemm_desc 
  * nodes). */
 enum cg_status cg_lower_scratch(struct cg_lower *l, size_t floats);
 
+/* The device the executor compiles for (programs, and compile-time checks such as the GEMM
+ * self-check of lower_gemm.c). */
+struct cg_device *cg_lower_device(const struct cg_lower *l);
+
 /* Shape helpers for lowering code: concrete dims and element counts of a value. */
 int64_t cg_lower_dim(const struct cg_lower *l, int value, int axis);
 int64_t cg_lower_numel(const struct cg_lower *l, int value);
