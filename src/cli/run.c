@@ -1,11 +1,14 @@
 /* run.c: `clgraph run GRAPH --feed NAME=FILE.npy ... --fetch NAME=FILE.npy ...
- * [--grad NAME=FILE.npy ...] [--grad-of NAME] [--seed S] [--device D]`.
+ * [--grad NAME=FILE.npy ...] [--grad-of NAME] [--steps K] [--optimizer OPT] [--seed S]
+ * [--device D]`.
  *
  * Feeds set inputs or parameters (by full name); the symbols of the inputs bind from the fed
  * shapes before the graph is built. Parameters not fed are initialised from their initialisers
- * and the seed. --grad writes the gradient of the target (--grad-of NAME, else the single
- * minimize expression) with respect to an input or a parameter. Fetches and gradients are
- * written as .npy files (atomically). */
+ * and the seed. --steps K first runs K training steps on the fed batch (passes/optim.h: every
+ * objective's gradient, then every objective's update); fetches and --grad then come from one
+ * more forward (and backward) pass without update, i.e. the model after K steps. --grad writes
+ * the gradient of the target (--grad-of NAME, else the single minimize expression) with respect
+ * to an input or a parameter. Fetches and gradients are written as .npy files (atomically). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include "exec/exec.h"
 #include "lang/parse.h"
 #include "passes/grad.h"
+#include "passes/optim.h"
 #include "runtime/runtime.h"
 
 #define MAX_ITEMS 256
@@ -150,7 +154,7 @@ int cg_cmd_run(int argc, char **argv)
 {
     static struct item feeds[MAX_ITEMS], fetches[MAX_ITEMS], grads[MAX_ITEMS];
     int nfeeds = 0, nfetches = 0, ngrads = 0;
-    const char *path = NULL, *grad_of = NULL, *device = NULL, *v;
+    const char *path = NULL, *grad_of = NULL, *device = NULL, *optimizer = NULL, *v;
     long long seed = 0, steps = 0;
     for (int i = 1; i < argc; i++) {
         int r;
@@ -167,6 +171,9 @@ int cg_cmd_run(int argc, char **argv)
             if (r < 0)
                 return 1;
         } else if ((r = cg_cli_opt(argc, argv, &i, "--device", &device)) != 0) {
+            if (r < 0)
+                return 1;
+        } else if ((r = cg_cli_opt(argc, argv, &i, "--optimizer", &optimizer)) != 0) {
             if (r < 0)
                 return 1;
         } else if ((r = cg_cli_opt(argc, argv, &i, "--seed", &v)) != 0) {
@@ -193,11 +200,6 @@ int cg_cmd_run(int argc, char **argv)
     }
     if (!path)
         return cg_cli_usage_error("run", "missing the GRAPH file");
-    if (steps > 0) {
-        fprintf(stderr, "clgraph run: --steps (training steps) is not implemented yet: the "
-                        "optimizer pass is still being built (issue 4)\n");
-        return 1;
-    }
     struct cg_error e = {0};
     struct cg_graph *g = NULL;
     struct cg_device *dev = NULL;
@@ -206,10 +208,19 @@ int cg_cmd_run(int argc, char **argv)
     int nbinds = 0;
     enum cg_status st = CG_OK;
     int *wrt = NULL, *gvals = NULL;
+    struct cg_optim dflt, *dfltp = NULL;
+    struct cg_optim_plan plan = {0};
+    size_t fwd_end = 0, grad_end = 0;
+    if (optimizer) {
+        st = cg_optim_parse(optimizer, &dflt, &e);
+        dfltp = &dflt;
+    }
     for (int f = 0; f < nfeeds && st == CG_OK; f++)
         st = cg_npy_read(feeds[f].path, &feeds[f].npy, &e);
     if (st == CG_OK)
         st = bindings_from_feeds(path, feeds, nfeeds, binds, &nbinds, &e);
+    if (st != CG_OK)
+        goto done;
     if (st == CG_OK)
         st = cg_graph_load_bound(path, binds, nbinds, &g, &e);
     if (st != CG_OK)
@@ -249,14 +260,10 @@ int cg_cmd_run(int argc, char **argv)
         }
         feeds[f].value = val;
     }
-    for (int f = 0; f < nfetches && st == CG_OK; f++) {
-        fetches[f].value = cg_graph_find_value(g, fetches[f].name);
-        if (fetches[f].value < 0) {
-            st = cg_error_set(&e, CG_ERR_INPUT, "error: --fetch %s: no value of that name",
-                              fetches[f].name);
-            list_names(g, &e);
-        }
-    }
+    if (st == CG_OK && steps > 0 && g->nobjectives == 0)
+        st = cg_error_set(&e, CG_ERR_INPUT, "error: --steps needs a minimize statement in the "
+                          "graph");
+    fwd_end = g->nnodes;
     if (st == CG_OK && ngrads) {
         int target = -1;
         if (grad_of) {
@@ -298,6 +305,18 @@ int cg_cmd_run(int argc, char **argv)
         if (st == CG_OK)
             st = cg_autodiff(g, target, wrt, ngrads, gvals, &e);
     }
+    grad_end = g->nnodes;
+    if (st == CG_OK && steps > 0)
+        st = cg_optim_expand(g, dfltp, &plan, &e);
+    /* after the optimizer pass: its state ("w:exp_avg") can be fetched too */
+    for (int f = 0; f < nfetches && st == CG_OK; f++) {
+        fetches[f].value = cg_graph_find_value(g, fetches[f].name);
+        if (fetches[f].value < 0) {
+            st = cg_error_set(&e, CG_ERR_INPUT, "error: --fetch %s: no value of that name",
+                              fetches[f].name);
+            list_names(g, &e);
+        }
+    }
     if (st == CG_OK)
         st = cg_device_open(device, 0, &dev, &e);
     if (st == CG_OK)
@@ -306,8 +325,14 @@ int cg_cmd_run(int argc, char **argv)
         st = cg_exec_init_params(x, (uint64_t)seed, &e);
     for (int f = 0; f < nfeeds && st == CG_OK; f++)
         st = cg_exec_write(x, feeds[f].value, feeds[f].npy.data, feeds[f].npy.nbytes, &e);
+    /* a step: the forward nodes, then the optimizer's (the --grad nodes lie between) */
+    for (long long k = 0; k < steps && st == CG_OK; k++) {
+        st = cg_exec_run_nodes(x, (uint64_t)seed, (uint64_t)k, 0, fwd_end, &e);
+        if (st == CG_OK)
+            st = cg_exec_run_nodes(x, (uint64_t)seed, (uint64_t)k, grad_end, plan.update_end, &e);
+    }
     if (st == CG_OK)
-        st = cg_exec_run(x, (uint64_t)seed, 0, &e);
+        st = cg_exec_run_nodes(x, (uint64_t)seed, (uint64_t)steps, 0, grad_end, &e);
     for (int f = 0; f < nfetches && st == CG_OK; f++)
         st = write_value(x, g, fetches[f].value, fetches[f].path, &e);
     for (int k = 0; k < ngrads && st == CG_OK; k++) {
@@ -322,6 +347,7 @@ done:
     cg_graph_destroy(g);
     cg_free(wrt);
     cg_free(gvals);
+    cg_optim_plan_free(&plan);
     for (int f = 0; f < nfeeds; f++)
         cg_npy_free(&feeds[f].npy);
     return st == CG_OK ? 0 : cg_cli_fail(&e);

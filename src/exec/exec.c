@@ -21,6 +21,9 @@ struct launch {
     int has_lws;
     int rng_arg; /* index of the seed_lo argument, or -1 */
     uint32_t rng_id;
+    int rt_arg;  /* index of the first run-time argument (desc.runtime), or -1 */
+    int (*runtime)(const double *rt_consts, uint64_t step, struct cg_karg *out);
+    double rt_consts[4];
     struct cg_gemm_desc gemm;
 };
 
@@ -44,6 +47,7 @@ struct cg_exec {
     const struct cg_node *cur; /* node being lowered */
     struct pending_scratch *pend;
     size_t npend, cap_pend;
+    size_t *node_launch; /* per node, its first launch; [nnodes] = nlaunches */
 };
 
 size_t cg_exec_device_bytes(const struct cg_exec *x)
@@ -187,6 +191,13 @@ enum cg_status cg_lower_kernel(struct cg_lower *l, const struct cg_launch_desc *
     if (d->random) {
         L.rng_arg = (int)a;
         L.rng_id = l->node->rng_id;
+        a += 3;
+    }
+    L.rt_arg = -1;
+    if (d->runtime) {
+        L.rt_arg = (int)a;
+        L.runtime = d->runtime;
+        memcpy(L.rt_consts, d->rt_consts, sizeof L.rt_consts);
     }
     enum cg_status st = push_launch(x, &L, l->e);
     if (st != CG_OK)
@@ -199,6 +210,7 @@ enum cg_status cg_lower_emit_gemm(struct cg_lower *l, const struct cg_gemm_desc 
     struct launch L = {0};
     L.is_gemm = 1;
     L.rng_arg = -1;
+    L.rt_arg = -1;
     L.name = "CLBlastSgemm";
     L.gemm = *d;
     if (d->a >= 0)
@@ -225,7 +237,11 @@ enum cg_status cg_lower_alias(struct cg_lower *l)
 
 /* ---- compile ---- */
 
-static int is_alias(const struct cg_node *n) { return cg_ops()[n->op].lower == cg_lower_alias; }
+/* Does n's output share input 0's storage (views, and in-place ops such as optimizer updates)? */
+static int is_alias(const struct cg_node *n)
+{
+    return cg_ops()[n->op].lower == cg_lower_alias || (cg_ops()[n->op].flags & CG_OPF_INPLACE);
+}
 
 enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
                               struct cg_error *e)
@@ -238,7 +254,8 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
     x->dev = dev;
     enum cg_status st = CG_OK;
     x->offset = cg_calloc(g->nvalues ? g->nvalues : 1, sizeof *x->offset);
-    if (!x->offset) {
+    x->node_launch = cg_calloc(g->nnodes + 1, sizeof *x->node_launch);
+    if (!x->offset || !x->node_launch) {
         st = cg_error_nomem(e);
         goto error;
     }
@@ -271,8 +288,10 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
     for (size_t i = 0; i < g->nnodes && st == CG_OK; i++) {
         struct cg_lower l = {x, g, &g->nodes[i], e};
         x->cur = &g->nodes[i];
+        x->node_launch[i] = x->nlaunches;
         st = cg_ops()[g->nodes[i].op].lower(&l);
     }
+    x->node_launch[g->nnodes] = x->nlaunches;
     if (st != CG_OK)
         goto error;
     if (x->scratch_floats) {
@@ -314,6 +333,7 @@ void cg_exec_destroy(struct cg_exec *x)
         clReleaseMemObject(x->scratch);
     cg_free(x->launches);
     cg_free(x->offset);
+    cg_free(x->node_launch);
     cg_free(x->pend);
     cg_free(x);
 }
@@ -441,8 +461,36 @@ static enum cg_status run_gemm(struct cg_exec *x, const struct launch *L, struct
 
 enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, struct cg_error *e)
 {
+    return cg_exec_run_nodes(x, seed, step, 0, x->g->nnodes, e);
+}
+
+/* Sets the run-time arguments of L for this step (desc.runtime). */
+static cl_int set_runtime_args(struct launch *L, uint64_t step)
+{
+    struct cg_karg v[4];
+    int n = L->runtime(L->rt_consts, step, v);
+    cl_int err = CL_SUCCESS;
+    for (int k = 0; k < n && k < 4 && err == CL_SUCCESS; k++) {
+        cl_uint a = (cl_uint)(L->rt_arg + k);
+        if (v[k].kind == CG_KA_FLOAT) {
+            err = clSetKernelArg(L->kernel, a, sizeof v[k].f, &v[k].f);
+        } else {
+            cl_int iv = (cl_int)v[k].i;
+            err = clSetKernelArg(L->kernel, a, sizeof iv, &iv);
+        }
+    }
+    return err;
+}
+
+enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step, size_t begin,
+                                 size_t end, struct cg_error *e)
+{
     cl_command_queue q = cg_device_queue(x->dev);
-    for (size_t i = 0; i < x->nlaunches; i++) {
+    if (end > x->g->nnodes)
+        end = x->g->nnodes;
+    if (begin >= end)
+        return CG_OK;
+    for (size_t i = x->node_launch[begin]; i < x->node_launch[end]; i++) {
         struct launch *L = &x->launches[i];
         if (L->is_gemm) {
             CG_TRY(run_gemm(x, L, e));
@@ -458,6 +506,8 @@ enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, stru
             if (err == CL_SUCCESS)
                 err = clSetKernelArg(L->kernel, (cl_uint)L->rng_arg + 2, sizeof st, &st);
         }
+        if (err == CL_SUCCESS && L->rt_arg >= 0)
+            err = set_runtime_args(L, step);
         if (err == CL_SUCCESS)
             err = clEnqueueNDRangeKernel(q, L->kernel, (cl_uint)L->dims, NULL, L->gws,
                                          L->has_lws ? L->lws : NULL, 0, NULL, NULL);

@@ -1,7 +1,8 @@
 /* exec.h: a bound graph compiled for one device, and running it.
  *
  * cg_exec_create gives every value a place in one device buffer (aliases share their input's
- * place: reshape, flatten, squeeze, unsqueeze, stop_gradient), lowers every node into launches
+ * place: reshape, flatten, squeeze, unsqueeze, stop_gradient, and the outputs of in-place
+ * CG_OPF_INPLACE nodes such as optimizer updates), lowers every node into launches
  * (lower.h), builds every program and creates every kernel with its arguments set. cg_exec_run
  * then only enqueues: no allocation, no kernel build, no host synchronisation except what
  * cg_exec_read asks for. Parameters are initialised on the host from their initialisers and the
@@ -36,6 +37,11 @@ enum cg_status cg_exec_read(struct cg_exec *x, int v, void *data, size_t bytes,
 
 /* Enqueues every launch in order; random ops draw from streams keyed by (seed, step, op). */
 enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, struct cg_error *e);
+
+/* Enqueues only the launches of nodes [begin, end) (end is clamped to the node count), e.g. the
+ * forward nodes without the gradient and update nodes that passes appended after them. */
+enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step, size_t begin,
+                                 size_t end, struct cg_error *e);
 
 /* Waits for the queue to drain. */
 enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e);

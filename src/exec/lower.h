@@ -10,7 +10,8 @@
  * `p += p_off;` (int tensors: cast to `__global int *`). Scratch memory (CG_KA_SCRATCH) is the
  * same pair pointing into a per-executor scratch region shared by all nodes (launches run in
  * order, so a node's scratch is free again after its last launch). Random kernels get three more
- * arguments appended by the executor at run time: `uint seed_lo, uint seed_hi, uint step`. */
+ * arguments appended by the executor at run time: `uint seed_lo, uint seed_hi, uint step`;
+ * launches with a `runtime` function get the values it computes from the step (see below). */
 #ifndef CG_LOWER_H
 #define CG_LOWER_H
 
@@ -51,6 +52,11 @@ struct cg_launch_desc {
     size_t gws[3], lws[3];
     int has_lws;
     int random;
+    /* Run-time arguments (optimizer steps): when set, every cg_exec_run calls
+     * runtime(rt_consts, step, out) on the host and appends the n <= 4 values it fills
+     * (CG_KA_INT or CG_KA_FLOAT) after the other arguments; nothing is allocated or waited for. */
+    int (*runtime)(const double *rt_consts, uint64_t step, struct cg_karg *out);
+    double rt_consts[4];
 };
 
 enum cg_status cg_lower_kernel(struct cg_lower *l, const struct cg_launch_desc *d,

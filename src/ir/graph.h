@@ -87,6 +87,7 @@ struct cg_param {
     struct cg_init init;
     int value;
     struct cg_loc loc;
+    int state; /* optimizer state (passes/optim.c): zero-initialised, not trainable */
 };
 
 struct cg_input {

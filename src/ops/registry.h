@@ -60,7 +60,9 @@ enum cg_op_flags {
     CG_OPF_NO_GRAD = 1, /* output is not differentiable (argmax, accuracy, random draws) */
     CG_OPF_RANDOM = 2,  /* draws random numbers (gets an rng id) */
     CG_OPF_LAYER = 4,   /* layer sugar: expands into params and other ops */
-    CG_OPF_INTERNAL = 8 /* not callable from graph files */
+    CG_OPF_INTERNAL = 8, /* not callable from graph files */
+    CG_OPF_INPLACE = 16  /* output shares input 0's storage, but the node computes (optimizer
+                          * updates write p in place); see exec.c's storage loop */
 };
 
 struct cg_op_def {
@@ -160,5 +162,14 @@ enum cg_status cg_expand_conv(struct cg_builder *b, struct cg_call *call, int *o
 enum cg_status cg_expand_conv_t(struct cg_builder *b, struct cg_call *call, int *out);
 enum cg_status cg_expand_dense(struct cg_builder *b, struct cg_call *call, int *out);
 enum cg_status cg_expand_mlp(struct cg_builder *b, struct cg_call *call, int *out);
+
+/* Expansion of the composite losses into primitive ops (ops/composite.c). */
+enum cg_status cg_expand_mse(struct cg_builder *b, struct cg_call *call, int *out);
+enum cg_status cg_expand_ssim(struct cg_builder *b, struct cg_call *call, int *out);
+enum cg_status cg_expand_ms_ssim(struct cg_builder *b, struct cg_call *call, int *out);
+enum cg_status cg_expand_kl_std_normal(struct cg_builder *b, struct cg_call *call, int *out);
+enum cg_status cg_expand_info_nce(struct cg_builder *b, struct cg_call *call, int *out);
+enum cg_status cg_expand_pairwise_sqdist(struct cg_builder *b, struct cg_call *call, int *out);
+enum cg_status cg_expand_entropy(struct cg_builder *b, struct cg_call *call, int *out);
 
 #endif
