@@ -24,3 +24,126 @@ __kernel void bias_add(__global float *b, uint b_off, __global float *y, uint y_
     y += y_off;
     y[i] += b[(i / INNER) % C];
 }
+
+/* ---- im2col: col[b][c*KH*KW + ky*KW + kx][oy*OW + ox] = x[b][c][oy*SH - PH + ky*DH][...] ----
+ * for b < NB (zero outside the image). x: [NB, IC, IH, IW]; col: [NB, IC*KH*KW, OH*OW]. */
+#ifndef NB
+#define NB 1
+#endif
+#ifndef IC
+#define IC 1
+#endif
+#ifndef IH
+#define IH 1
+#endif
+#ifndef IW
+#define IW 1
+#endif
+#ifndef OC
+#define OC 1
+#endif
+#ifndef OH
+#define OH 1
+#endif
+#ifndef OW
+#define OW 1
+#endif
+#ifndef KH
+#define KH 1
+#endif
+#ifndef KW
+#define KW 1
+#endif
+#ifndef SH
+#define SH 1
+#endif
+#ifndef SW
+#define SW 1
+#endif
+#ifndef PH
+#define PH 0
+#endif
+#ifndef PW
+#define PW 0
+#endif
+#ifndef DH
+#define DH 1
+#endif
+#ifndef DW
+#define DW 1
+#endif
+#ifndef HAS_BIAS
+#define HAS_BIAS 0
+#endif
+#ifndef M
+#define M 1
+#endif
+
+__kernel void im2col(__global float *x, uint x_off, __global float *col, uint col_off)
+{
+    uint i = get_global_id(0);
+    if (i >= NB * IC * KH * KW * OH * OW)
+        return;
+    x += x_off;
+    col += col_off;
+    uint p = i % (OH * OW), kk = (i / (OH * OW)) % (IC * KH * KW);
+    uint b = i / (OH * OW * IC * KH * KW);
+    uint c = kk / (KH * KW), r = kk % (KH * KW);
+    int iy = (int)(p / OW) * SH - PH + (int)(r / KW) * DH;
+    int ix = (int)(p % OW) * SW - PW + (int)(r % KW) * DW;
+    float v = 0.0f;
+    if (iy >= 0 && iy < IH && ix >= 0 && ix < IW)
+        v = x[((b * IC + c) * IH + (uint)iy) * IW + (uint)ix];
+    col[i] = v;
+}
+
+/* ---- col2im of a transposed convolution: y[b][oc][oy][ox] = bias[oc] + sum over (ky, kx)
+ * with oy = iy*SH - PH + ky*DH (likewise ox) of col[b][oc*KH*KW + ky*KW + kx][iy*IW + ix].
+ * One work-item per output element (a gather: deterministic). y: [NB, OC, OH, OW]. */
+__kernel void col2im(__global float *col, uint col_off, __global float *bias, uint bias_off,
+                     __global float *y, uint y_off)
+{
+    uint i = get_global_id(0);
+    if (i >= NB * OC * OH * OW)
+        return;
+    col += col_off;
+    bias += bias_off;
+    y += y_off;
+    uint ox = i % OW, oy = (i / OW) % OH, oc = (i / (OW * OH)) % OC, b = i / (OW * OH * OC);
+    __global const float *cb = col + ((size_t)b * OC + oc) * KH * KW * IH * IW;
+    float s = 0.0f;
+    for (int ky = 0; ky < KH; ky++) {
+        int ty = (int)oy + PH - ky * DH;
+        if (ty < 0 || ty % SH)
+            continue;
+        int iy = ty / SH;
+        if (iy >= IH)
+            continue;
+        for (int kx = 0; kx < KW; kx++) {
+            int tx = (int)ox + PW - kx * DW;
+            if (tx < 0 || tx % SW)
+                continue;
+            int ix = tx / SW;
+            if (ix < IW)
+                s += cb[(ky * KW + kx) * IH * IW + iy * IW + ix];
+        }
+    }
+#if HAS_BIAS
+    s += bias[oc];
+#endif
+    y[i] = s;
+}
+
+/* ---- y[i] = sum over b < NB of part[b*M + i], in order (the batch sum of weight gradients) */
+__kernel void batch_sum(__global float *part, uint part_off, __global float *y, uint y_off)
+{
+    uint i = get_global_id(0);
+    if (i >= M)
+        return;
+    part += part_off;
+    y += y_off;
+    float s = 0.0f;
+    for (uint b = 0; b < NB; b++)
+        s += part[b * M + i];
+    y[i] = s;
+}
