@@ -29,13 +29,31 @@
  *             cg_device_close(dev);                                   // PoCL's CPU device
  *     }
  *
+ * Training it (a model = a graph compiled for a device, with its parameters and optimizer
+ * state on the device):
+ *
+ *     struct cg_input_shape shapes[] = {{"x", 2, {64, 784}}, {"y", 1, {64}}};  // binds N = 64
+ *     struct cg_model_options o = {shapes, 2, 1, "adam(lr=1e-3)", 42}; // train, default opt, seed
+ *     struct cg_model *m;
+ *     if (cg_model_compile(g, dev, &o, &m, &e) != CG_OK) { ... }     // m now owns g
+ *     cg_model_set(m, "x", xs, sizeof xs, &e);                       // inputs (or params) by name
+ *     cg_model_set(m, "y", ys, sizeof ys, &e);
+ *     for (int k = 0; k < 100; k++)
+ *         cg_model_step(m, &e);            // forward, every objective's gradient, every update
+ *     cg_model_forward(m, &e);                                      // the model after 100 steps
+ *     float loss;
+ *     cg_model_get(m, "loss", &loss, sizeof loss, &e);               // any named value
+ *     cg_model_save(m, "ckpt", &e);                                  // ckpt/clf.dense0.w.npy ...
+ *     cg_model_destroy(m);
+ *
  * Conventions: every fallible function returns an enum cg_status and, on failure, fills the
  * struct cg_error it was given (a complete message; the library never prints or exits). Objects
  * are created by the _load and _open functions and released by _destroy and _close, which
  * accept NULL.
  *
- * Status: loading, binding and inspecting graphs, and opening devices, are implemented.
- * Executing graphs (forward, gradients, training steps) is being built; see docs/STATUS.md. */
+ * Status: loading, binding and inspecting graphs, opening devices, and compiling and running
+ * models (forward passes, training steps with sgd/adam/adamw) are implemented; ops whose family
+ * has not landed yet fail at compile time with the op's location; see docs/STATUS.md. */
 #ifndef CLGRAPH_H
 #define CLGRAPH_H
 
@@ -116,6 +134,75 @@ enum cg_status cg_device_open(const char *selector, unsigned flags, struct cg_de
                               struct cg_error *e);
 
 void cg_device_close(struct cg_device *dev);
+
+/* ---- Models: running graphs --------------------------------------------------------- */
+
+struct cg_model; /* a graph compiled for a device: parameters, optimizer state, launches */
+
+/* The shape of an input, to bind the symbols of its declaration (N in f32[N, 784]). */
+struct cg_input_shape {
+    const char *name;
+    int rank;
+    int64_t dims[8];
+};
+
+struct cg_model_options {
+    const struct cg_input_shape *shapes; /* bind symbols; may be NULL if the graph is bound */
+    int nshapes;
+    int train;             /* 1: add gradients and optimizer updates (cg_model_step) */
+    const char *optimizer; /* for objectives without `with`, as in a graph: "sgd(lr=0.1)";
+                            * NULL: adam(lr=1e-3) */
+    uint64_t seed;         /* parameter initialisation and random ops */
+};
+
+/* Binds g's symbols from opt->shapes, adds the training nodes when opt->train (for every
+ * minimize statement: its gradient w.r.t. its parameters; then its optimizer's update, PyTorch's
+ * rules), compiles everything for dev (all device programs are built here) and initialises the
+ * parameters from their initialisers and the seed (optimizer state: zeros). On success the model
+ * owns g (do not destroy it; it is changed by the passes) and dev must outlive the model; on
+ * failure g still belongs to the caller. opt NULL: no shapes, no training, seed 0. */
+enum cg_status cg_model_compile(struct cg_graph *g, struct cg_device *dev,
+                                const struct cg_model_options *opt, struct cg_model **out,
+                                struct cg_error *e);
+
+void cg_model_destroy(struct cg_model *m);
+
+/* Copies bytes of host data (f32 or i32, C order, element count x 4 bytes) into the input or
+ * parameter called name (parameters by full name, "clf.dense0.w"). */
+enum cg_status cg_model_set(struct cg_model *m, const char *name, const void *data, size_t bytes,
+                            struct cg_error *e);
+
+/* Copies the current value of name to the host (blocking): an input, a parameter, an output, a
+ * metric, a top-level name of the graph, or optimizer state ("w:exp_avg", "w:exp_avg_sq",
+ * "w:momentum_buffer"). Values computed by the graph hold what the last forward pass or step
+ * computed. */
+enum cg_status cg_model_get(struct cg_model *m, const char *name, void *data, size_t bytes,
+                            struct cg_error *e);
+
+/* Copies the gradient of trainable parameter name as the last cg_model_step computed it (from
+ * the first objective that selects it; zeros when no objective reaches it). */
+enum cg_status cg_model_get_grad(struct cg_model *m, const char *name, float *data, size_t bytes,
+                                 struct cg_error *e);
+
+/* Runs the forward pass (no update) and waits for it. */
+enum cg_status cg_model_forward(struct cg_model *m, struct cg_error *e);
+
+/* Enqueues one training step: the forward pass, every objective's gradient (all from the same
+ * forward values), then every objective's update in file order. Does not wait: cg_model_get
+ * waits for what it reads. Step t (Adam's bias correction) counts the calls from 1. */
+enum cg_status cg_model_step(struct cg_model *m, struct cg_error *e);
+
+/* Training steps run so far. */
+uint64_t cg_model_steps(const struct cg_model *m);
+
+/* Writes every trainable parameter to DIR/<full name>.npy (float32, its shape; the directory
+ * must exist). Optimizer state and the step count are not saved: the safetensors checkpoint
+ * format (issue 6) will hold them. */
+enum cg_status cg_model_save(struct cg_model *m, const char *dir, struct cg_error *e);
+
+/* Reads every trainable parameter from DIR/<full name>.npy (as cg_model_save writes them);
+ * a missing file or a shape mismatch is an error (parameters read before it keep their value). */
+enum cg_status cg_model_load(struct cg_model *m, const char *dir, struct cg_error *e);
 
 #ifdef __cplusplus
 }
