@@ -1,7 +1,7 @@
 /* test_ops_gemm.c: linear and matmul through CLBlast on the test device against the double
  * references (cg_ref_linear, cg_ref_matmul): odd sizes, 1-D operands, batches with broadcast
  * (shared operands, strided batches, per-entry GEMMs), with and without bias; and the device's
- * GEMM self-check. */
+ * GEMM self-check; matmul gradients through autodiff vs finite differences. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +140,68 @@ static void test_linear(void **state)
     }
 }
 
+struct mm_fd {
+    const struct mm_case *t;
+    double *a, *b, *r, *y;
+    size_t ny;
+};
+
+/* sum(matmul(a, b) * r); a and b are read from the context (one is being perturbed). */
+static double mm_dot(const double *v, void *vctx)
+{
+    (void)v;
+    struct mm_fd *c = vctx;
+    cg_ref_matmul(c->a, c->t->ra, c->t->as, c->b, c->t->rb, c->t->bs, c->y);
+    double s = 0;
+    for (size_t i = 0; i < c->ny; i++)
+        s += c->y[i] * c->r[i];
+    return s;
+}
+
+/* Gradients through autodiff (matmul of transposes, sum_to over broadcast batches, 1-D
+ * unsqueezes) vs finite differences of the reference. */
+static void test_matmul_grad(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < CG_ARRAY_LEN(mm_cases); c++) {
+        const struct mm_case *t = &mm_cases[c];
+        int64_t ys[8];
+        int ry = cg_ref_matmul_shape(t->ra, t->as, t->rb, t->bs, ys);
+        size_t na = numel(t->ra, t->as), nb = numel(t->rb, t->bs), ny = numel(ry, ys);
+        float *a = malloc(na * 4), *b = malloc(nb * 4), *r = malloc(ny * 4), *g[2] = {0};
+        ot_fill(a, na, (int)c, 0);
+        ot_fill(b, nb, (int)c + 50, 0);
+        ot_fill(r, ny, (int)c + 90, 0);
+        char sa[64], sb[64], sy[64], text[384];
+        shape_str(t->ra, t->as, sa, sizeof sa);
+        shape_str(t->rb, t->bs, sb, sizeof sb);
+        shape_str(ry, ys, sy, sizeof sy);
+        snprintf(text, sizeof text, "input a : f32%s\ninput b : f32%s\ninput r : f32%s\n"
+                 "loss = sum(matmul(a, b) * r)\n", sa, sb, sy);
+        struct ot_feed in[] = {{"a", a, NULL, na}, {"b", b, NULL, nb}, {"r", r, NULL, ny}};
+        const char *wrt[] = {"a", "b"};
+        assert_int_equal(ot_run(text, in, 3, NULL, 0, NULL, "loss", wrt, 2, g), 0);
+        struct mm_fd ctx = {t, to_double(a, na), to_double(b, nb), to_double(r, ny),
+                            malloc(ny * 8), ny};
+        double *ga = malloc(na * 8), *gb = malloc(nb * 8);
+        ot_fd_grad(mm_dot, &ctx, ctx.a, na, 1e-4, ga);
+        ot_fd_grad(mm_dot, &ctx, ctx.b, nb, 1e-4, gb);
+        if (!ot_close(g[0], ga, na, 1e-4, 1e-4) || !ot_close(g[1], gb, nb, 1e-4, 1e-4))
+            fail_msg("matmul gradient case %zu: %s @ %s", c, sa, sb);
+        free(a);
+        free(b);
+        free(r);
+        free(g[0]);
+        free(g[1]);
+        free(ctx.a);
+        free(ctx.b);
+        free(ctx.r);
+        free(ctx.y);
+        free(ga);
+        free(gb);
+    }
+}
+
 /* The self-check passes on the test device, and its verdict is cached (the second call is
  * immediate and agrees). */
 static void test_self_check(void **state)
@@ -158,11 +220,11 @@ static void test_self_check(void **state)
 
 int main(void)
 {
-    (void)ot_fd_grad; /* the autodiff-level gradient checks need sum (reductions family) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self_check),
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_matmul_grad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
