@@ -2,7 +2,7 @@
  * against the double references of src/ops/ref.c (forward) and finite differences of
  * cg_ref_conv2d (weight gradient). Table-driven: odd sides, non-square kernels, stride, padding,
  * dilation, groups, output_pad, 1x1 convs (no im2col), with and without bias; one case large
- * enough to be processed in two batch chunks. */
+ * enough to be processed in two batch chunks; gradients of x, w, b through autodiff. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,12 +218,114 @@ static void test_conv_transpose2d(void **state)
     }
 }
 
+struct ad_ctx {
+    const struct conv_case *t;
+    int transpose;
+    double *x, *w, *b, *r, *y;
+    size_t ny;
+};
+
+/* sum(conv(x, w, b) * r) with x, w, b from the context (one is being perturbed). */
+static double ad_dot(const double *v, void *vctx)
+{
+    (void)v;
+    struct ad_ctx *c = vctx;
+    const struct conv_case *t = c->t;
+    int64_t xs[4] = {t->n, t->c, t->h, t->w};
+    if (c->transpose) {
+        int64_t ws[4] = {t->c, t->o / t->groups, t->kh, t->kw};
+        cg_ref_conv_transpose2d(c->x, xs, c->w, ws, c->b, t->sh, t->sw, t->ph, t->pw, t->oph,
+                                t->opw, t->dh, t->dw, t->groups, c->y);
+    } else {
+        int64_t ws[4] = {t->o, t->c / t->groups, t->kh, t->kw};
+        cg_ref_conv2d(c->x, xs, c->w, ws, c->b, t->sh, t->sw, t->ph, t->pw, t->dh, t->dw,
+                      t->groups, c->y);
+    }
+    double s = 0;
+    for (size_t i = 0; i < c->ny; i++)
+        s += c->y[i] * c->r[i];
+    return s;
+}
+
+/* Gradients of x, w and b through autodiff (conv_transpose2d / conv2d / conv2d_grad_w / sum)
+ * vs finite differences of the reference, for conv2d and conv_transpose2d. */
+static void test_conv_autodiff(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < CG_ARRAY_LEN(cases); k++)
+        for (int tr = 0; tr < 2; tr++) {
+            const struct conv_case *t = &cases[k];
+            int64_t ws[4] = {tr ? t->c : t->o, (tr ? t->o : t->c) / t->groups, t->kh, t->kw};
+            int64_t oh = tr ? (t->h - 1) * t->sh - 2 * t->ph + t->dh * (t->kh - 1) + t->oph + 1
+                            : conv_out(t->h, t->kh, t->sh, t->ph, t->dh);
+            int64_t ow = tr ? (t->w - 1) * t->sw - 2 * t->pw + t->dw * (t->kw - 1) + t->opw + 1
+                            : conv_out(t->w, t->kw, t->sw, t->pw, t->dw);
+            size_t nx = (size_t)(t->n * t->c * t->h * t->w),
+                   nw = (size_t)(ws[0] * ws[1] * ws[2] * ws[3]), nb = (size_t)t->o,
+                   ny = (size_t)(t->n * t->o * oh * ow);
+            float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(nb * 4),
+                  *r = malloc(ny * 4), *g[3] = {0};
+            ot_fill(x, nx, 11, 0);
+            ot_fill(w, nw, 12, 0);
+            ot_fill(b, nb, 13, 0);
+            ot_fill(r, ny, 14, 0);
+            char text[1024];
+            snprintf(text, sizeof text,
+                     "input x : f32[%lld, %lld, %lld, %lld]\n"
+                     "input w : f32[%lld, %lld, %lld, %lld]\ninput b : f32[%lld]\n"
+                     "input r : f32[%lld, %lld, %lld, %lld]\n"
+                     "loss = sum(%s(x, w, b, stride=[%lld, %lld], pad=[%lld, %lld], "
+                     "dilation=[%lld, %lld], groups=%lld) * r)\n",
+                     (long long)t->n, (long long)t->c, (long long)t->h, (long long)t->w,
+                     (long long)ws[0], (long long)ws[1], (long long)ws[2], (long long)ws[3],
+                     (long long)t->o, (long long)t->n, (long long)t->o, (long long)oh,
+                     (long long)ow, tr ? "conv_transpose2d" : "conv2d", (long long)t->sh,
+                     (long long)t->sw, (long long)t->ph, (long long)t->pw, (long long)t->dh,
+                     (long long)t->dw, (long long)t->groups);
+            if (tr) { /* output_pad goes before the closing of the call */
+                char *close = strstr(text, ") * r)");
+                char tail[64];
+                snprintf(tail, sizeof tail, ", output_pad=[%lld, %lld]) * r)\n",
+                         (long long)t->oph, (long long)t->opw);
+                snprintf(close, sizeof text - (size_t)(close - text), "%s", tail);
+            }
+            struct ot_feed in[] = {{"x", x, NULL, nx}, {"w", w, NULL, nw}, {"b", b, NULL, nb},
+                                   {"r", r, NULL, ny}};
+            const char *wrt[] = {"x", "w", "b"};
+            assert_int_equal(ot_run(text, in, 4, NULL, 0, NULL, "loss", wrt, 3, g), 0);
+            struct ad_ctx c = {t, tr, to_double(x, nx), to_double(w, nw), to_double(b, nb),
+                               to_double(r, ny), malloc(ny * 8), ny};
+            double *gx = malloc(nx * 8), *gw = malloc(nw * 8), *gb = malloc(nb * 8);
+            ot_fd_grad(ad_dot, &c, c.x, nx, 1e-3, gx);
+            ot_fd_grad(ad_dot, &c, c.w, nw, 1e-3, gw);
+            ot_fd_grad(ad_dot, &c, c.b, nb, 1e-3, gb);
+            if (!ot_close(g[0], gx, nx, 1e-4, 1e-4) || !ot_close(g[1], gw, nw, 1e-4, 1e-4) ||
+                !ot_close(g[2], gb, nb, 1e-4, 1e-4))
+                fail_msg("%s case %zu gradients", tr ? "conv_transpose2d" : "conv2d", k);
+            free(x);
+            free(w);
+            free(b);
+            free(r);
+            for (int i = 0; i < 3; i++)
+                free(g[i]);
+            free(c.x);
+            free(c.w);
+            free(c.b);
+            free(c.r);
+            free(c.y);
+            free(gx);
+            free(gw);
+            free(gb);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_conv_transpose2d),
         cmocka_unit_test(test_conv2d_chunked),
+        cmocka_unit_test(test_conv_autodiff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
