@@ -33,9 +33,3 @@ int cg_cmd_data(int argc, char **argv)
     (void)argc, (void)argv;
     return pending("data", "list, build and show data sets");
 }
-
-int cg_cmd_bench(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("bench", "time the training steps of a graph");
-}
