@@ -9,7 +9,7 @@
  * it sees the calls of clgraph and of the libraries it loads (libclblast calls the OpenCL ICD
  * loader through its PLT too). cg_clshim_mark(label), which `clgraph bench` finds with dlsym and
  * calls before and after its timed steps, prints the counts since the previous mark to stderr as
- *     clshim: timed steps: clCreateBuffer=0 clBuildProgram=0 ... blocking reads=20 ...
+ *     clshim: timed steps: clCreateBuffer=0 clBuildProgram=0 ... clEnqueueReadBuffer(blocking)=20 ...
  * and starts counting again; without a mark nothing is printed. */
 #define _GNU_SOURCE
 #define CL_TARGET_OPENCL_VERSION 300
@@ -30,8 +30,8 @@ static const char *const names[C_COUNT] = {
     "clCreateProgramWithSource", "clCreateProgramWithBinary", "clBuildProgram",
     "clCompileProgram", "clLinkProgram", "clCreateKernel", "clCreateKernelsInProgram",
     "clCloneKernel", "clSetKernelArg", "clReleaseKernel", "clFinish", "clFlush",
-    "clWaitForEvents", "blocking clEnqueueReadBuffer", "non-blocking clEnqueueReadBuffer",
-    "blocking clEnqueueWriteBuffer", "non-blocking clEnqueueWriteBuffer", "clEnqueueMapBuffer",
+    "clWaitForEvents", "clEnqueueReadBuffer(blocking)", "clEnqueueReadBuffer(non-blocking)",
+    "clEnqueueWriteBuffer(blocking)", "clEnqueueWriteBuffer(non-blocking)", "clEnqueueMapBuffer",
     "clEnqueueNDRangeKernel", "clEnqueueCopyBuffer", "clEnqueueFillBuffer", "clReleaseEvent",
 };
 
