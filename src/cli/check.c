@@ -9,6 +9,18 @@
 #include "cli/cli.h"
 #include "ir/graph.h"
 #include "ops/registry.h"
+#include "passes/memplan.h"
+#include "passes/optim.h"
+
+/* The device memory of one step of the graph: a training step (forward, gradients, updates with
+ * the default optimizer where the graph names none) when it has objectives, else a forward
+ * pass. Built on a second copy of the graph, since the passes add nodes and state. */
+struct mem_report {
+    int training;
+    struct cg_memplan plan;
+};
+
+static double mib(size_t floats) { return (double)floats * 4.0 / (1024.0 * 1024.0); }
 
 /* Formats n with thousands separators ("3,075,971"). */
 static const char *grouped(int64_t n, char *buf, size_t len)
@@ -51,7 +63,7 @@ static int64_t total_params(const struct cg_graph *g, const int *sel, size_t n)
     return t;
 }
 
-static void print_json(const struct cg_graph *g)
+static void print_json(const struct cg_graph *g, struct mem_report *mem)
 {
     struct cg_buf o = {0};
     char b[256];
@@ -138,8 +150,17 @@ static void print_json(const struct cg_graph *g)
         }
         cg_buf_printf(&o, "}");
     }
-    cg_buf_printf(&o, "\n  ],\n  \"total_params\": %lld,\n  \"nodes\": %zu\n}\n",
+    cg_buf_printf(&o, "\n  ],\n  \"total_params\": %lld,\n  \"nodes\": %zu",
                   (long long)total_params(g, NULL, g->nparams), g->nnodes);
+    if (mem)
+        cg_buf_printf(&o, ",\n  \"memory\": {\"step\": \"%s\", \"persistent_bytes\": %zu, "
+                      "\"arena_bytes\": %zu, \"peak_live_bytes\": %zu, "
+                      "\"unplanned_bytes\": %zu}", mem->training ? "training" : "forward",
+                      mem->plan.persistent * 4, mem->plan.arena * 4, mem->plan.peak_live * 4,
+                      mem->plan.unplanned * 4);
+    cg_buf_printf(&o, "\n}\n");
+    if (mem)
+        cg_memplan_free(&mem->plan);
     fputs(cg_buf_str(&o), stdout);
     cg_buf_free(&o);
 }
@@ -155,7 +176,7 @@ static void print_named(const struct cg_graph *g, const char *title, const struc
     }
 }
 
-static void print_text(const struct cg_graph *g)
+static void print_text(const struct cg_graph *g, struct mem_report *mem)
 {
     char b[256], c[64], d[64];
     printf("graph %s: ok\n", g->path);
@@ -210,6 +231,46 @@ static void print_text(const struct cg_graph *g)
         }
     }
     printf("total parameters: %s\n", grouped(total_params(g, NULL, g->nparams), c, sizeof c));
+    if (mem) {
+        printf("memory (one %s step, device buffers before kernel scratch):\n",
+               mem->training ? "training" : "forward");
+        printf("  persistent  %10.2f MiB  (inputs, parameters, optimizer state, kept values)\n",
+               mib(mem->plan.persistent));
+        printf("  arena       %10.2f MiB  (activations and gradients, reused by liveness)\n",
+               mib(mem->plan.arena));
+        printf("  peak live   %10.2f MiB\n", mib(mem->plan.peak_live));
+        printf("  no reuse    %10.2f MiB  (every value its own buffer)\n",
+               mib(mem->plan.unplanned));
+        cg_memplan_free(&mem->plan);
+    }
+}
+
+static enum cg_status plan_memory(const char *path, const struct cg_binding *binds, int nbinds,
+                                  struct mem_report *m, struct cg_error *e)
+{
+    struct cg_graph *g = NULL;
+    struct cg_optim_plan op = {0};
+    CG_TRY(cg_graph_load_bound(path, binds, nbinds, &g, e));
+    enum cg_status st = CG_OK;
+    for (size_t v = 0; v < g->nvalues && st == CG_OK; v++)
+        if (cg_shape_numel(g, &g->values[v].shape) < 0) {
+            struct cg_buf names = {0};
+            for (int i = 0; i < g->syms.n; i++)
+                if (cg_shape_numel(g, &(struct cg_shape){1, {cg_dim_sym(i + 1)}}) < 0)
+                    cg_buf_printf(&names, "%s%s", names.len ? ", " : "", g->syms.names[i]);
+            st = cg_error_set(e, CG_ERR_INPUT, "error: check --memory needs concrete sizes: "
+                              "bind %s (e.g. --bind %s=64)", cg_buf_str(&names),
+                              names.len ? g->syms.names[0] : "N");
+            cg_buf_free(&names);
+        }
+    m->training = g->nobjectives > 0;
+    if (st == CG_OK && m->training)
+        st = cg_optim_expand(g, NULL, &op, e);
+    if (st == CG_OK)
+        st = cg_memplan_build(g, &m->plan, e);
+    cg_optim_plan_free(&op);
+    cg_graph_destroy(g);
+    return st;
 }
 
 /* Parses "--bind N=64" (also "N=64,B=32") into binds[*n] (names point into `spec`, which is
@@ -274,18 +335,16 @@ int cg_cmd_check(int argc, char **argv)
     }
     if (cg_graph_load_bound(path, bound, nbound, &g, &e) != CG_OK)
         return cg_cli_fail(&e);
-    enum cg_status st = CG_OK;
-    if (memory)
-        st = cg_error_set(&e, CG_ERR_INPUT, "error: check --memory: the memory planner is not "
-                          "implemented yet (it comes with the executor)");
+    struct mem_report mem = {0};
+    enum cg_status st = memory ? plan_memory(path, bound, nbound, &mem, &e) : CG_OK;
     if (st != CG_OK) {
         cg_graph_destroy(g);
         return cg_cli_fail(&e);
     }
     if (json)
-        print_json(g);
+        print_json(g, memory ? &mem : NULL);
     else
-        print_text(g);
+        print_text(g, memory ? &mem : NULL);
     cg_graph_destroy(g);
     return 0;
 }

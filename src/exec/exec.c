@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "exec/lower.h"
+#include "passes/memplan.h"
 #include "runtime/runtime.h"
 #include "util/splitmix.h"
 
-#define ALIGN_FLOATS 32 /* 128-byte alignment of every value's offset */
 
 struct launch {
     int is_gemm;
@@ -237,12 +237,6 @@ enum cg_status cg_lower_alias(struct cg_lower *l)
 
 /* ---- compile ---- */
 
-/* Does n's output share input 0's storage (views, and in-place ops such as optimizer updates)? */
-static int is_alias(const struct cg_node *n)
-{
-    return cg_ops()[n->op].lower == cg_lower_alias || (cg_ops()[n->op].flags & CG_OPF_INPLACE);
-}
-
 enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
                               struct cg_error *e)
 {
@@ -259,7 +253,7 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
         st = cg_error_nomem(e);
         goto error;
     }
-    /* storage: one region per value in creation order; aliases share their input's */
+    /* storage: the liveness plan (passes/memplan.h); first a clear error for symbolic shapes */
     for (size_t v = 0; v < g->nvalues; v++) {
         const struct cg_value *val = &g->values[v];
         int64_t n = cg_shape_numel(g, &val->shape);
@@ -271,13 +265,14 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
                               cg_shape_str(g, &val->shape, val->dtype, 1, b, sizeof b));
             goto error;
         }
-        if (val->kind == CG_V_NODE && is_alias(&g->nodes[val->index])) {
-            x->offset[v] = x->offset[g->nodes[val->index].inputs[0]];
-            continue;
-        }
-        x->offset[v] = x->total;
-        x->total += ((size_t)(n ? n : 1) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
     }
+    struct cg_memplan plan;
+    st = cg_memplan_build(g, &plan, e);
+    if (st != CG_OK)
+        goto error;
+    memcpy(x->offset, plan.offset, g->nvalues * sizeof *x->offset);
+    x->total = plan.persistent + plan.arena;
+    cg_memplan_free(&plan);
     cl_int err;
     x->buf = clCreateBuffer(cg_device_context(dev), CL_MEM_READ_WRITE,
                             (x->total ? x->total : 1) * sizeof(float), NULL, &err);

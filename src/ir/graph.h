@@ -27,6 +27,7 @@ struct cg_value {
     int index;        /* input or param index, or the producing node */
     const char *name; /* a name for messages and outputs (may be NULL) */
     struct cg_loc loc;
+    int keep; /* must survive a run (read back by the caller): see passes/memplan.h */
 };
 
 /* Attribute values of an op call, as matched against the op's signature. */

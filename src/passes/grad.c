@@ -84,8 +84,11 @@ enum cg_status cg_autodiff(struct cg_graph *g, int target, const int *wrt, int n
             }
         }
     }
-    for (int i = 0; i < n && st == CG_OK; i++)
+    for (int i = 0; i < n && st == CG_OK; i++) {
         grads[i] = gval[wrt[i]];
+        if (grads[i] >= 0) /* the caller reads it after the run: it must not be overwritten */
+            g->values[grads[i]].keep = 1;
+    }
 error:
     cg_builder_close(b);
     cg_free(from_wrt);

@@ -24,7 +24,8 @@ struct cg_grad {
 
 /* Appends the gradient of `target` (a scalar f32 value) with respect to wrt[0..n) to g; grads[i]
  * receives the gradient's value id, or -1 when wrt[i] does not influence the target (its
- * gradient is zero). The graph must be bound (all shapes concrete). */
+ * gradient is zero). The gradient values are marked `keep` (memplan.h), so they can be read
+ * after a run. The graph must be bound (all shapes concrete). */
 enum cg_status cg_autodiff(struct cg_graph *g, int target, const int *wrt, int n, int *grads,
                            struct cg_error *e);
 
