@@ -183,15 +183,12 @@ struct param_desc {
     int64_t dims[8], numel;
 };
 
-/* Generates the data of every input of g from the spec and every parameter's initial values,
- * and copies them into m. inputs/params describe g before compilation (declaration order). */
-static enum cg_status feed(struct cg_model *m, const struct spec *s,
-                           const struct cg_tensor_desc *inputs, size_t ninputs,
-                           const struct param_desc *params, size_t nparams, const char *spec_path,
-                           struct cg_error *e)
+/* Checks that the spec describes every input of the graph with the right dtype, and no other
+ * input (before the slow compilation). */
+static enum cg_status spec_match(const struct spec *s, const struct cg_tensor_desc *inputs,
+                                 size_t ninputs, const char *spec_path, struct cg_error *e)
 {
-    enum cg_status st = CG_OK;
-    for (size_t i = 0; i < ninputs && st == CG_OK; i++) {
+    for (size_t i = 0; i < ninputs; i++) {
         const struct input_src *src = NULL;
         for (int k = 0; k < s->ninputs; k++)
             if (!strcmp(s->inputs[k].name, inputs[i].name))
@@ -204,6 +201,34 @@ static enum cg_status feed(struct cg_model *m, const struct spec *s,
             return cg_error_set(e, CG_ERR_INPUT, "%s: error: input '%s' is %s, but its line "
                                 "gives %s", spec_path, inputs[i].name, inputs[i].shape_text,
                                 src->kind == SRC_UNIFORM ? "floats (uniform)" : "integers");
+    }
+    for (int k = 0; k < s->ninputs; k++) {
+        int found = 0;
+        for (size_t i = 0; i < ninputs; i++)
+            found |= !strcmp(s->inputs[k].name, inputs[i].name);
+        if (!found)
+            return cg_error_set(e, CG_ERR_INPUT, "%s: error: the graph has no input '%s'",
+                                spec_path, s->inputs[k].name);
+    }
+    return CG_OK;
+}
+
+/* Generates the data of every input of g from the spec and every parameter's initial values,
+ * and copies them into m. inputs/params describe g before compilation (declaration order);
+ * spec_match has accepted the inputs. */
+static enum cg_status feed(struct cg_model *m, const struct spec *s,
+                           const struct cg_tensor_desc *inputs, size_t ninputs,
+                           const struct param_desc *params, size_t nparams, const char *spec_path,
+                           struct cg_error *e)
+{
+    enum cg_status st = CG_OK;
+    for (size_t i = 0; i < ninputs && st == CG_OK; i++) {
+        const struct input_src *src = NULL;
+        for (int k = 0; k < s->ninputs; k++)
+            if (!strcmp(s->inputs[k].name, inputs[i].name))
+                src = &s->inputs[k];
+        if (!src)
+            return cg_error_set(e, CG_ERR_INPUT, "error: no data for input '%s'", inputs[i].name);
         size_t n = (size_t)inputs[i].numel;
         void *data = cg_malloc(n ? n * 4 : 4);
         if (!data)
@@ -217,14 +242,6 @@ static enum cg_status feed(struct cg_model *m, const struct spec *s,
                 ((int32_t *)data)[j] = (int32_t)((long long)j / src->k);
         st = cg_model_set(m, inputs[i].name, data, n * 4, e);
         cg_free(data);
-    }
-    for (int k = 0; k < s->ninputs && st == CG_OK; k++) {
-        int found = 0;
-        for (size_t i = 0; i < ninputs; i++)
-            found |= !strcmp(s->inputs[k].name, inputs[i].name);
-        if (!found)
-            st = cg_error_set(e, CG_ERR_INPUT, "%s: error: the graph has no input '%s'",
-                              spec_path, s->inputs[k].name);
     }
     if (!s->params_fanin || st != CG_OK)
         return st; /* without `params fanin`: the graph's own initialisers (seed 0) */
@@ -402,6 +419,8 @@ int cg_cmd_bench(int argc, char **argv)
         snprintf(input_names[i], sizeof input_names[i], "%s", inputs[i].name);
         inputs[i].name = input_names[i];
     }
+    if (st == CG_OK)
+        st = spec_match(&s, inputs, ninputs, spec_path, &e);
     if (st == CG_OK)
         st = cg_device_open(device, 0, &dev, &e);
     if (st == CG_OK) {
