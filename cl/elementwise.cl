@@ -107,8 +107,16 @@ __kernel void ew_unary_grad(__global const float *x, uint x_off, __global const 
                             __global float *gx, uint gx_off)
 {
     uint i = get_global_id(0);
-    if (i < N)
-        gx[gx_off + i] = gy[gy_off + i] * unary_d(x[x_off + i], y[y_off + i]);
+    if (i >= N)
+        return;
+    float d = unary_d(x[x_off + i], y[y_off + i]);
+#if defined(OP_relu) || defined(OP_clamp)
+    /* a select, as PyTorch's threshold/clamp backward: an infinite gy where the op is flat
+     * gives 0, not inf * 0 = NaN (ms_ssim's relu before a fractional pow relies on it) */
+    gx[gx_off + i] = d == 0.0f ? 0.0f : gy[gy_off + i] * d;
+#else
+    gx[gx_off + i] = gy[gy_off + i] * d;
+#endif
 }
 
 inline float binary_f(float a, float b)
