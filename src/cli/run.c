@@ -51,6 +51,22 @@ static int split(const char *opt, const char *arg, struct item *it)
     return 0;
 }
 
+/* The declared type of an input as written: "f32[N, 3, 28, 28]". */
+static const char *type_text(const struct cg_type_ast *t, char *buf, size_t n)
+{
+    size_t u = (size_t)snprintf(buf, n, "%s[", t->dtype == CG_I32 ? "i32" : "f32");
+    for (int i = 0; i < t->ndims && u < n; i++) {
+        const struct cg_expr *d = t->dims[i];
+        if (d->kind == CG_EX_NUM)
+            u += (size_t)snprintf(buf + u, n - u, "%s%lld", i ? ", " : "", (long long)d->ival);
+        else
+            u += (size_t)snprintf(buf + u, n - u, "%s%s", i ? ", " : "", d->str);
+    }
+    if (u < n)
+        snprintf(buf + u, n - u, "]");
+    return buf;
+}
+
 /* Symbol bindings from the fed inputs, read off the input declarations of the main file. */
 static enum cg_status bindings_from_feeds(const char *path, struct item *feeds, int nfeeds,
                                           struct cg_binding *binds, int *nbinds,
@@ -66,6 +82,8 @@ static enum cg_status bindings_from_feeds(const char *path, struct item *feeds, 
                 continue;
             const struct cg_npy *a = &feeds[f].npy;
             int want_int = s->type.dtype == CG_I32;
+            char decl[256];
+            type_text(&s->type, decl, sizeof decl);
             if ((a->dtype == CG_NPY_I32) != want_int || a->dtype == CG_NPY_U8) {
                 st = cg_error_set(e, CG_ERR_INPUT, "%s: error: dtype %s, but input '%s' is "
                                   "declared %s (%s:%d)", feeds[f].path,
@@ -75,17 +93,17 @@ static enum cg_status bindings_from_feeds(const char *path, struct item *feeds, 
             }
             if (a->rank != s->type.ndims) {
                 st = cg_error_set(e, CG_ERR_INPUT, "%s: error: %d dims, but input '%s' is "
-                                  "declared with %d (%s:%d)", feeds[f].path, a->rank,
-                                  s->names[0], s->type.ndims, s->loc.file, s->loc.line);
+                                  "declared %s (%s:%d)", feeds[f].path, a->rank, s->names[0],
+                                  decl, s->loc.file, s->loc.line);
                 break;
             }
             for (int d = 0; d < a->rank && st == CG_OK; d++) {
                 const struct cg_expr *x = s->type.dims[d];
                 if (x->kind == CG_EX_NUM && x->ival != a->shape[d]) {
                     st = cg_error_set(e, CG_ERR_INPUT, "%s: error: dim %d is %lld, but input "
-                                      "'%s' is declared with %lld there (%s:%d)", feeds[f].path,
-                                      d, (long long)a->shape[d], s->names[0],
-                                      (long long)x->ival, s->loc.file, s->loc.line);
+                                      "'%s' is declared %s (%s:%d)", feeds[f].path, d,
+                                      (long long)a->shape[d], s->names[0], decl, s->loc.file,
+                                      s->loc.line);
                 } else if (x->kind == CG_EX_NAME) {
                     int k;
                     for (k = 0; k < *nbinds; k++)
@@ -134,17 +152,28 @@ static enum cg_status write_value(struct cg_exec *x, const struct cg_graph *g, i
     return st;
 }
 
+/* Appends name to the comma-separated list b unless it is there already. */
+static void add_name(struct cg_buf *b, const char *name)
+{
+    const char *s = cg_buf_str(b);
+    size_t n = strlen(name);
+    for (const char *p = s; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == s || p[-1] == ' ') && (p[n] == ',' || p[n] == 0))
+            return;
+    cg_buf_printf(b, "%s%s", b->len ? ", " : "", name);
+}
+
 static void list_names(const struct cg_graph *g, struct cg_error *e)
 {
     struct cg_buf b = {0};
     for (size_t i = 0; i < g->ninputs; i++)
-        cg_buf_printf(&b, "%s%s", b.len ? ", " : "", g->inputs[i].name);
+        add_name(&b, g->inputs[i].name);
     for (size_t i = 0; i < g->noutputs; i++)
-        cg_buf_printf(&b, "%s%s", b.len ? ", " : "", g->outputs[i].name);
+        add_name(&b, g->outputs[i].name);
     for (size_t i = 0; i < g->nmetrics; i++)
-        cg_buf_printf(&b, "%s%s", b.len ? ", " : "", g->metrics[i].name);
+        add_name(&b, g->metrics[i].name);
     for (size_t i = 0; i < g->nvars; i++)
-        cg_buf_printf(&b, "%s%s", b.len ? ", " : "", g->vars[i].name);
+        add_name(&b, g->vars[i].name);
     cg_error_note(e, "note: named values: %s; parameters by full name (clgraph check lists them)",
                   cg_buf_str(&b));
     cg_buf_free(&b);
@@ -215,6 +244,11 @@ int cg_cmd_run(int argc, char **argv)
         st = cg_optim_parse(optimizer, &dflt, &e);
         dfltp = &dflt;
     }
+    for (int f = 0; f < nfeeds && st == CG_OK; f++)
+        for (int k = 0; k < f && st == CG_OK; k++)
+            if (!strcmp(feeds[f].name, feeds[k].name))
+                st = cg_error_set(&e, CG_ERR_INPUT, "error: '%s' is fed twice (%s and %s)",
+                                  feeds[f].name, feeds[k].path, feeds[f].path);
     for (int f = 0; f < nfeeds && st == CG_OK; f++)
         st = cg_npy_read(feeds[f].path, &feeds[f].npy, &e);
     if (st == CG_OK)

@@ -175,13 +175,15 @@ expect_line err "x.npy: error: dtype <f4, but input 'k' is declared i32 (<i4) (t
 
 # ---- shapes against the declarations ----
 run 1 two.graph --feed x=x_24.npy --feed k=k.npy --fetch s=s.npy
-expect_line err "x_24.npy: error: dim 1 is 4, but input 'x' is declared with 3 there (two.graph:1)"
+expect_line err "x_24.npy: error: dim 1 is 4, but input 'x' is declared f32[N, 3] (two.graph:1)"
 run 1 two.graph --feed x=x_3d.npy --feed k=k.npy --fetch s=s.npy
-expect_line err "x_3d.npy: error: 3 dims, but input 'x' is declared with 2 (two.graph:1)"
+expect_line err "x_3d.npy: error: 3 dims, but input 'x' is declared f32[N, 3] (two.graph:1)"
 run 1 two.graph --feed x=x_33.npy --feed k=k.npy --fetch s=s.npy
 expect_line err "k.npy: error: dim 0 is 2, but symbol N is already 3 from another feed"
 run 1 two.graph --feed x=x.npy --feed k=k3.npy --fetch s=s.npy
 expect_line err "k3.npy: error: dim 0 is 3, but symbol N is already 2 from another feed"
+run 1 two.graph --feed x=x.npy --feed k=k.npy --feed x=x_33.npy --fetch s=s.npy
+expect_line err "error: 'x' is fed twice (x.npy and x_33.npy)"
 
 # ---- fetches and gradients ----
 run 1 two.graph --feed x=x.npy --feed k=k.npy --fetch bogus=b.npy
