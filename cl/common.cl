@@ -65,3 +65,31 @@ inline void cg_bcast(uint i, uint *oa, uint *ob)
     *ob = i;
 #endif
 }
+
+/* Philox4x32-10 (Salmon et al., SC 2011; the constants of Random123), the counter-based
+ * generator of the random ops (cl/random.cl) and the augmentations (cl/augment.cl); the host
+ * copy is in src/data/augment.c. */
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+/* Philox4x32 with 10 rounds of counter c under key (k0, k1). */
+inline uint4 philox4x32_10(uint4 c, uint k0, uint k1)
+{
+#pragma unroll
+    for (int r = 0; r < 10; r++) {
+        uint hi0 = mul_hi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
+        uint hi1 = mul_hi(PHILOX_M1, c.z), lo1 = PHILOX_M1 * c.z;
+        c = (uint4)(hi1 ^ c.y ^ k0, lo1, hi0 ^ c.w ^ k1, lo0);
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+    return c;
+}
+
+/* A float in [0, 1) from the top 24 bits of a word: exactly representable, never 1. */
+inline float rnd_u01(uint r)
+{
+    return (float)(r >> 8) * 0x1.0p-24f;
+}

@@ -8,6 +8,7 @@
  * = (seed_lo, seed_hi)) and uses its words in order: the numbers depend only on (seed, rng_id,
  * i, step), never on the device, the local size or the order of work-items. A dropout and its
  * gradient (the same rng_id) therefore apply the same mask.
+ * The generator (philox4x32_10, rnd_u01) is in cl/common.cl, shared with cl/augment.cl.
  * Specialised by -D: N (element count), and P, SCALE (dropout), NCAT (randint's n or the
  * category count of categorical), KDRAWS (categorical draws per row). */
 
@@ -27,35 +28,10 @@
 #define KDRAWS 1
 #endif
 
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-/* Philox4x32 with 10 rounds of counter c under key (k0, k1). */
-inline uint4 philox4x32_10(uint4 c, uint k0, uint k1)
-{
-#pragma unroll
-    for (int r = 0; r < 10; r++) {
-        uint hi0 = mul_hi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
-        uint hi1 = mul_hi(PHILOX_M1, c.z), lo1 = PHILOX_M1 * c.z;
-        c = (uint4)(hi1 ^ c.y ^ k0, lo1, hi0 ^ c.w ^ k1, lo0);
-        k0 += PHILOX_W0;
-        k1 += PHILOX_W1;
-    }
-    return c;
-}
-
 /* The block of element i. */
 inline uint4 rnd_block(uint i, uint seed_lo, uint seed_hi, uint step)
 {
     return philox4x32_10((uint4)(i, step, 0u, 0u), seed_lo, seed_hi);
-}
-
-/* A float in [0, 1) from the top 24 bits of a word: exactly representable, never 1. */
-inline float rnd_u01(uint r)
-{
-    return (float)(r >> 8) * 0x1.0p-24f;
 }
 
 /* Known-answer check of the generator (tests/test_ops_random.c): y[0..3] = philox(c, k). */
