@@ -121,6 +121,41 @@ enum cg_status cg_lower_fail(struct cg_lower *l, const char *fmt, ...)
                         l->node->loc.line, l->node->loc.col, cg_ops()[l->node->op].name, msg);
 }
 
+void cg_launch_1d(struct cg_launch_desc *d, const char *source, const char *kernel,
+                  const char *defines, int64_t n)
+{
+    memset(d, 0, sizeof *d);
+    d->source = source;
+    d->kernel = kernel;
+    d->defines = defines;
+    d->dims = 1;
+    d->lws[0] = CG_LWS;
+    d->has_lws = 1;
+    d->gws[0] = (size_t)((n + CG_LWS - 1) / CG_LWS * CG_LWS);
+    if (d->gws[0] == 0)
+        d->gws[0] = CG_LWS;
+}
+
+enum cg_status cg_lower_kernel_1d(struct cg_lower *l, const char *source, const char *kernel,
+                                  const char *defines, int64_t n, const struct cg_karg *args,
+                                  int nargs)
+{
+    struct cg_launch_desc d;
+    cg_launch_1d(&d, source, kernel, defines, n);
+    return cg_lower_kernel(l, &d, args, nargs);
+}
+
+void cg_lower_attr_pair(const struct cg_lower *l, const char *name, int64_t v[2])
+{
+    const struct cg_attr *a = cg_lower_attr(l, name);
+    if (a->kind == CG_AT_INT) {
+        v[0] = v[1] = a->i;
+    } else if (a->kind == CG_AT_INTS && a->n >= 1) {
+        v[0] = a->ints[0];
+        v[1] = a->ints[a->n - 1];
+    }
+}
+
 enum cg_status cg_lower_scratch(struct cg_lower *l, size_t floats)
 {
     if (floats > l->x->scratch_floats)

@@ -96,6 +96,21 @@ const struct cg_attr *cg_lower_attr(const struct cg_lower *l, const char *name);
 enum cg_status cg_lower_fail(struct cg_lower *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Fills d for a 1-D launch of `kernel` from cl/`source`: one work-item per element of n
+ * (rounded up to the fixed local size CG_LWS; kernels check bounds). */
+#define CG_LWS 64
+void cg_launch_1d(struct cg_launch_desc *d, const char *source, const char *kernel,
+                  const char *defines, int64_t n);
+
+/* cg_launch_1d + cg_lower_kernel. */
+enum cg_status cg_lower_kernel_1d(struct cg_lower *l, const char *source, const char *kernel,
+                                  const char *defines, int64_t n, const struct cg_karg *args,
+                                  int nargs);
+
+/* The node's int-or-pair attribute `name` (stride, pad, ...: a CG_AT_INT default or CG_AT_INTS
+ * of 1 or 2 entries) as [h, w]; an absent attribute leaves v unchanged. */
+void cg_lower_attr_pair(const struct cg_lower *l, const char *name, int64_t v[2]);
+
 /* Appends " -DNAME=VALUE" to a defines buffer (NUL-terminated, size n). */
 void cg_defines_add(char *buf, size_t n, const char *name, long long value);
 void cg_defines_addf(char *buf, size_t n, const char *name, double value);

@@ -16,37 +16,7 @@
 
 #include "exec/lower_gemm.h"
 
-#define LWS 64
 #define COL_LIMIT ((int64_t)16 << 20) /* floats of im2col/col2im scratch (64 MB) */
-
-/* An int-or-pair attribute as [h, w]; CG_AT_NONE leaves v unchanged. */
-static void attr_pair(const struct cg_lower *l, const char *name, int64_t v[2])
-{
-    const struct cg_attr *a = cg_lower_attr(l, name);
-    if (a->kind == CG_AT_INT) {
-        v[0] = v[1] = a->i;
-    } else if (a->kind == CG_AT_INTS && a->n >= 1) {
-        v[0] = a->ints[0];
-        v[1] = a->ints[a->n - 1];
-    }
-}
-
-static enum cg_status launch(struct cg_lower *l, const char *kernel, const char *defs, int64_t n,
-                             const struct cg_karg *args, int nargs)
-{
-    struct cg_launch_desc d;
-    memset(&d, 0, sizeof d);
-    d.source = "conv.cl";
-    d.kernel = kernel;
-    d.defines = defs;
-    d.dims = 1;
-    d.lws[0] = LWS;
-    d.has_lws = 1;
-    d.gws[0] = (size_t)((n + LWS - 1) / LWS * LWS);
-    if (d.gws[0] == 0)
-        d.gws[0] = LWS;
-    return cg_lower_kernel(l, &d, args, nargs);
-}
 
 /* The geometry of a convolution: image x [n, c, h, w] read through a window into an output
  * grid [oh, ow]. */
@@ -59,9 +29,9 @@ static void geom_attrs(const struct cg_lower *l, struct geom *g)
     g->s[0] = g->s[1] = 1;
     g->p[0] = g->p[1] = 0;
     g->d[0] = g->d[1] = 1;
-    attr_pair(l, "stride", g->s);
-    attr_pair(l, "pad", g->p);
-    attr_pair(l, "dilation", g->d);
+    cg_lower_attr_pair(l, "stride", g->s);
+    cg_lower_attr_pair(l, "pad", g->p);
+    cg_lower_attr_pair(l, "dilation", g->d);
     g->groups = cg_lower_attr(l, "groups")->i;
     if (g->groups < 1)
         g->groups = 1;
@@ -108,7 +78,7 @@ static enum cg_status emit_im2col(struct cg_lower *l, int x, const struct geom *
     cg_defines_add(defs, sizeof defs, "OW", g->ow);
     window_defines(g, defs, sizeof defs);
     struct cg_karg args[2] = {CG_KVO(x, n0 * g->c * g->h * g->w), CG_KS(0)};
-    return launch(l, "im2col", defs, nb * g->c * g->kh * g->kw * g->oh * g->ow, args, 2);
+    return cg_lower_kernel_1d(l, "conv.cl", "im2col", defs, nb * g->c * g->kh * g->kw * g->oh * g->ow, args, 2);
 }
 
 /* Images per chunk so that per_image floats of col fit under COL_LIMIT (at least 1). */
@@ -215,7 +185,7 @@ static enum cg_status lower_conv_transpose2d(struct cg_lower *l)
         window_defines(&g, defs, sizeof defs);
         struct cg_karg args[3] = {CG_KS(0), CG_KV(b >= 0 ? b : x),
                                   CG_KVO(y, n0 * oc * oh * ow)};
-        CG_TRY(launch(l, "col2im", defs, cnt * oc * oh * ow, args, 3));
+        CG_TRY(cg_lower_kernel_1d(l, "conv.cl", "col2im", defs, cnt * oc * oh * ow, args, 3));
     }
     return CG_OK;
 }
@@ -270,7 +240,7 @@ static enum cg_status lower_conv2d_grad_w(struct cg_lower *l)
     cg_defines_add(defs, sizeof defs, "NB", g.n);
     cg_defines_add(defs, sizeof defs, "M", o * kg);
     struct cg_karg args[2] = {CG_KS(col), CG_KV(gw)};
-    return launch(l, "batch_sum", defs, o * kg, args, 2);
+    return cg_lower_kernel_1d(l, "conv.cl", "batch_sum", defs, o * kg, args, 2);
 }
 
 enum cg_status cg_lower_conv(struct cg_lower *l)

@@ -7,7 +7,6 @@
 
 #include "exec/lower.h"
 
-#define LWS 64
 
 enum cg_status cg_lower_crop(struct cg_lower *l)
 {
@@ -51,16 +50,7 @@ enum cg_status cg_lower_crop(struct cg_lower *l)
     if (idx >= 0)
         cg_defines_add(defs, sizeof defs, "HAS_IDX", 1);
     struct cg_launch_desc d;
-    memset(&d, 0, sizeof d);
-    d.source = "crop.cl";
-    d.kernel = op == CG_OP_crop_grad ? "crop_grad" : "crop_fwd";
-    d.defines = defs;
-    d.dims = 1;
-    d.lws[0] = LWS;
-    d.has_lws = 1;
-    d.gws[0] = (size_t)((n + LWS - 1) / LWS * LWS);
-    if (d.gws[0] == 0)
-        d.gws[0] = LWS;
+    cg_launch_1d(&d, "crop.cl", op == CG_OP_crop_grad ? "crop_grad" : "crop_fwd", defs, n);
     int src = op == CG_OP_crop_grad ? grad_in : nd->inputs[0];
     /* without idx the kernel never reads its idx argument: pass the source again */
     struct cg_karg args[3] = {CG_KV(src), CG_KV(idx >= 0 ? idx : src), CG_KV(nd->out)};

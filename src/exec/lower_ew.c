@@ -5,23 +5,6 @@
 
 #include "exec/lower.h"
 
-#define LWS 64
-
-/* A 1-D launch of one work-item per element, rounded up to the local size. */
-static void launch_1d(struct cg_launch_desc *d, const char *kernel, const char *defines,
-                      int64_t n)
-{
-    memset(d, 0, sizeof *d);
-    d->source = "elementwise.cl";
-    d->kernel = kernel;
-    d->defines = defines;
-    d->dims = 1;
-    d->lws[0] = LWS;
-    d->has_lws = 1;
-    d->gws[0] = (size_t)((n + LWS - 1) / LWS * LWS);
-    if (d->gws[0] == 0)
-        d->gws[0] = LWS;
-}
 
 /* -DRANK, -DD<k> for the output and -DSA<k>/-DSB<k> strides of a and b broadcast to it. */
 static void bcast_defines(const struct cg_lower *l, int a, int b, int out, char *buf, size_t n)
@@ -65,7 +48,7 @@ enum cg_status cg_lower_ew(struct cg_lower *l)
     cg_defines_add(defs, sizeof defs, "N", n);
     if (nd->op == CG_OP_const) {
         cg_defines_addf(defs, sizeof defs, "VALUE", cg_lower_attr(l, "value")->f);
-        launch_1d(&d, "ew_const", defs, 1);
+        cg_launch_1d(&d, "elementwise.cl", "ew_const", defs, 1);
         struct cg_karg args[1] = {CG_KV(nd->out)};
         return cg_lower_kernel(l, &d, args, 1);
     }
@@ -74,7 +57,7 @@ enum cg_status cg_lower_ew(struct cg_lower *l)
         op_define(op, defs, sizeof defs);
         cg_defines_addf(defs, sizeof defs, "P0", cg_lower_attr(l, "p0")->f);
         cg_defines_addf(defs, sizeof defs, "P1", cg_lower_attr(l, "p1")->f);
-        launch_1d(&d, "ew_unary_grad", defs, n);
+        cg_launch_1d(&d, "elementwise.cl", "ew_unary_grad", defs, n);
         struct cg_karg args[4] = {CG_KV(nd->inputs[0]), CG_KV(nd->inputs[1]),
                                   CG_KV(nd->inputs[2]), CG_KV(nd->out)};
         return cg_lower_kernel(l, &d, args, 4);
@@ -83,7 +66,7 @@ enum cg_status cg_lower_ew(struct cg_lower *l)
         op_define((int)cg_lower_attr(l, "op")->i, defs, sizeof defs);
         cg_defines_add(defs, sizeof defs, "WHICH", cg_lower_attr(l, "which")->i);
         bcast_defines(l, nd->inputs[0], nd->inputs[1], nd->out, defs, sizeof defs);
-        launch_1d(&d, "ew_binary_grad", defs, n);
+        cg_launch_1d(&d, "elementwise.cl", "ew_binary_grad", defs, n);
         struct cg_karg args[4] = {CG_KV(nd->inputs[0]), CG_KV(nd->inputs[1]),
                                   CG_KV(nd->inputs[2]), CG_KV(nd->out)};
         return cg_lower_kernel(l, &d, args, 4);
@@ -97,12 +80,12 @@ enum cg_status cg_lower_ew(struct cg_lower *l)
             cg_defines_addf(defs, sizeof defs, "P0", cg_lower_attr(l, p0[nd->op])->f);
         if (nd->op < (int)CG_ARRAY_LEN(p1) && p1[nd->op])
             cg_defines_addf(defs, sizeof defs, "P1", cg_lower_attr(l, p1[nd->op])->f);
-        launch_1d(&d, "ew_unary", defs, n);
+        cg_launch_1d(&d, "elementwise.cl", "ew_unary", defs, n);
         struct cg_karg args[2] = {CG_KV(nd->inputs[0]), CG_KV(nd->out)};
         return cg_lower_kernel(l, &d, args, 2);
     }
     bcast_defines(l, nd->inputs[0], nd->inputs[1], nd->out, defs, sizeof defs);
-    launch_1d(&d, "ew_binary", defs, n);
+    cg_launch_1d(&d, "elementwise.cl", "ew_binary", defs, n);
     struct cg_karg args[3] = {CG_KV(nd->inputs[0]), CG_KV(nd->inputs[1]), CG_KV(nd->out)};
     return cg_lower_kernel(l, &d, args, 3);
 }

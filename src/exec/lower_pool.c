@@ -5,37 +5,6 @@
 
 #include "exec/lower.h"
 
-#define LWS 64
-
-/* An int-or-pair attribute (CG_AT_INT default or CG_AT_INTS of 1 or 2 entries) as [h, w];
- * CG_AT_NONE leaves v unchanged. */
-static void attr_pair(const struct cg_lower *l, const char *name, int64_t v[2])
-{
-    const struct cg_attr *a = cg_lower_attr(l, name);
-    if (a->kind == CG_AT_INT) {
-        v[0] = v[1] = a->i;
-    } else if (a->kind == CG_AT_INTS && a->n >= 1) {
-        v[0] = a->ints[0];
-        v[1] = a->ints[a->n - 1];
-    }
-}
-
-static enum cg_status launch(struct cg_lower *l, const char *kernel, const char *defs, int64_t n,
-                             const struct cg_karg *args, int nargs)
-{
-    struct cg_launch_desc d;
-    memset(&d, 0, sizeof d);
-    d.source = "pool.cl";
-    d.kernel = kernel;
-    d.defines = defs;
-    d.dims = 1;
-    d.lws[0] = LWS;
-    d.has_lws = 1;
-    d.gws[0] = (size_t)((n + LWS - 1) / LWS * LWS);
-    if (d.gws[0] == 0)
-        d.gws[0] = LWS;
-    return cg_lower_kernel(l, &d, args, nargs);
-}
 
 enum cg_status cg_lower_pool(struct cg_lower *l)
 {
@@ -52,14 +21,14 @@ enum cg_status cg_lower_pool(struct cg_lower *l)
     if (op == CG_OP_upsample_nearest) {
         cg_defines_add(defs, sizeof defs, "SCALE", cg_lower_attr(l, "scale")->i);
         struct cg_karg args[2] = {CG_KV(nd->inputs[0]), CG_KV(nd->out)};
-        return launch(l, "upsample_nearest", defs, cg_lower_numel(l, nd->out), args, 2);
+        return cg_lower_kernel_1d(l, "pool.cl", "upsample_nearest", defs, cg_lower_numel(l, nd->out), args, 2);
     }
     int64_t k[2] = {1, 1}, s[2], p[2] = {0, 0};
-    attr_pair(l, "k", k);
+    cg_lower_attr_pair(l, "k", k);
     s[0] = k[0];
     s[1] = k[1];
-    attr_pair(l, "stride", s);
-    attr_pair(l, "pad", p);
+    cg_lower_attr_pair(l, "stride", s);
+    cg_lower_attr_pair(l, "pad", p);
     /* the pooled side: the output of the forward ops, gy of the gradients */
     int pooled = op == CG_OP_max_pool2d_grad ? nd->inputs[1]
                  : op == CG_OP_avg_pool2d_grad ? nd->inputs[0] : nd->out;
@@ -76,15 +45,15 @@ enum cg_status cg_lower_pool(struct cg_lower *l)
     case CG_OP_max_pool2d:
     case CG_OP_avg_pool2d: {
         struct cg_karg args[2] = {CG_KV(nd->inputs[0]), CG_KV(nd->out)};
-        return launch(l, op == CG_OP_max_pool2d ? "max_pool2d" : "avg_pool2d", defs, n, args, 2);
+        return cg_lower_kernel_1d(l, "pool.cl", op == CG_OP_max_pool2d ? "max_pool2d" : "avg_pool2d", defs, n, args, 2);
     }
     case CG_OP_max_pool2d_grad: {
         struct cg_karg args[3] = {CG_KV(nd->inputs[0]), CG_KV(nd->inputs[1]), CG_KV(nd->out)};
-        return launch(l, "max_pool2d_grad", defs, n, args, 3);
+        return cg_lower_kernel_1d(l, "pool.cl", "max_pool2d_grad", defs, n, args, 3);
     }
     case CG_OP_avg_pool2d_grad: {
         struct cg_karg args[2] = {CG_KV(nd->inputs[0]), CG_KV(nd->out)};
-        return launch(l, "avg_pool2d_grad", defs, n, args, 2);
+        return cg_lower_kernel_1d(l, "pool.cl", "avg_pool2d_grad", defs, n, args, 2);
     }
     default:
         return cg_lower_fail(l, "internal error: not a pooling op");

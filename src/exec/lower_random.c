@@ -11,7 +11,6 @@
 
 #include "exec/lower.h"
 
-#define LWS 64
 
 enum cg_status cg_lower_random(struct cg_lower *l)
 {
@@ -63,16 +62,7 @@ enum cg_status cg_lower_random(struct cg_lower *l)
     }
     args[nargs++] = CG_KV(nd->out);
     struct cg_launch_desc d;
-    memset(&d, 0, sizeof d);
-    d.source = "random.cl";
-    d.kernel = kernel;
-    d.defines = defs;
-    d.dims = 1;
-    d.lws[0] = LWS;
-    d.has_lws = 1;
-    d.gws[0] = (size_t)((n + LWS - 1) / LWS * LWS);
-    if (d.gws[0] == 0)
-        d.gws[0] = LWS;
+    cg_launch_1d(&d, "random.cl", kernel, defs, n);
     d.random = 1;
     return cg_lower_kernel(l, &d, args, nargs);
 }

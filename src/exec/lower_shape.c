@@ -13,24 +13,7 @@
 
 #include "exec/lower.h"
 
-#define LWS 64
 #define DEFS 2048
-
-/* A 1-D launch of cl/shape.cl: one work-item per element, rounded up to the local size. */
-static void launch_1d(struct cg_launch_desc *d, const char *kernel, const char *defines,
-                      int64_t n)
-{
-    memset(d, 0, sizeof *d);
-    d->source = "shape.cl";
-    d->kernel = kernel;
-    d->defines = defines;
-    d->dims = 1;
-    d->lws[0] = LWS;
-    d->has_lws = 1;
-    d->gws[0] = (size_t)((n + LWS - 1) / LWS * LWS);
-    if (d->gws[0] == 0)
-        d->gws[0] = LWS;
-}
 
 /* Appends " -DNAME=v0,v1,..." (n >= 1 values). */
 static void defines_list(char *buf, size_t size, const char *name, const int64_t *v, int n)
@@ -110,7 +93,7 @@ static enum cg_status emit_copy(struct cg_lower *l, int r, const int64_t *d, con
     defines_list(defs, sizeof defs, "SY", sy, r);
     type_define(l, dst, defs, sizeof defs);
     struct cg_launch_desc desc;
-    launch_1d(&desc, "sh_copy", defs, n);
+    cg_launch_1d(&desc, "shape.cl", "sh_copy", defs, n);
     struct cg_karg args[2] = {CG_KVO(src, src_off), CG_KVO(dst, dst_off)};
     return cg_lower_kernel(l, &desc, args, 2);
 }
@@ -219,7 +202,7 @@ static enum cg_status lower_slice_grad(struct cg_lower *l)
     CG_TRY(check_size(l, n));
     cg_defines_add(defs, sizeof defs, "N", n);
     struct cg_launch_desc d;
-    launch_1d(&d, "sh_fill", defs, n);
+    cg_launch_1d(&d, "shape.cl", "sh_fill", defs, n);
     struct cg_karg args[1] = {CG_KV(nd->out)};
     CG_TRY(cg_lower_kernel(l, &d, args, 1));
     return emit_copy(l, r, gd, gs, ys, gy, 0, nd->out, s0 * ys[ax]);
@@ -271,7 +254,7 @@ static enum cg_status lower_gather(struct cg_lower *l)
     defines_list(defs, sizeof defs, "SY", is, r);
     type_define(l, nd->out, defs, sizeof defs);
     struct cg_launch_desc d;
-    launch_1d(&d, "sh_gather", defs, n);
+    cg_launch_1d(&d, "shape.cl", "sh_gather", defs, n);
     struct cg_karg args[3] = {CG_KV(x), CG_KV(idx), CG_KV(nd->out)};
     return cg_lower_kernel(l, &d, args, 3);
 }
@@ -309,7 +292,7 @@ static enum cg_status lower_scatter_add(struct cg_lower *l)
     defines_list(defs, sizeof defs, "IDIMS", id, r);
     defines_list(defs, sizeof defs, "SX", sx, r);
     struct cg_launch_desc d;
-    launch_1d(&d, "sh_scatter_add", defs, n);
+    cg_launch_1d(&d, "shape.cl", "sh_scatter_add", defs, n);
     struct cg_karg args[3] = {CG_KV(gy), CG_KV(idx), CG_KV(nd->out)};
     return cg_lower_kernel(l, &d, args, 3);
 }
@@ -358,7 +341,7 @@ static enum cg_status lower_simple(struct cg_lower *l)
     }
     args[nargs++] = CG_KV(nd->out);
     struct cg_launch_desc d;
-    launch_1d(&d, kernel, defs, n);
+    cg_launch_1d(&d, "shape.cl", kernel, defs, n);
     return cg_lower_kernel(l, &d, args, nargs);
 }
 
