@@ -36,7 +36,7 @@ struct cg_folder_list {
     char **classes;                  /* class folders: the K names; manifests: NULL */
 };
 
-/* Lists ROOT/<class>/*.jpg into *out (zeroed first). CG_ERR_INPUT ("ROOT: error: ...") when root
+/* Lists the images ROOT/<class>/<name>.jpg into *out (zeroed first). CG_ERR_INPUT ("ROOT: error: ...") when root
  * cannot be read, has no class directory, or a class has no image; CG_ERR_NOMEM. */
 enum cg_status cg_folder_scan(const char *root, struct cg_folder_list *out, struct cg_error *e);
 
