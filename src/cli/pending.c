@@ -27,9 +27,3 @@ int cg_cmd_viz(int argc, char **argv)
     (void)argc, (void)argv;
     return pending("viz", "gather pictures and curves of a run into RUNDIR/report.html");
 }
-
-int cg_cmd_data(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("data", "list, build and show data sets");
-}
