@@ -455,6 +455,32 @@ static void test_state_restore(void **st)
     free_split(s);
 }
 
+/* The pairs sampler on the latent_pairs builder's own fields (x, x_pos, x_neg f32[10]). */
+static void test_latent_pairs(void **st)
+{
+    (void)st;
+    struct cg_data_param p[2] = {{"n_train", "200"}, {"n_test", "20"}};
+    struct cg_dataset *d;
+    struct cg_error e;
+    assert_int_equal(cg_dataset_build("latent_pairs", p, 2, 1, &d, &e), CG_OK);
+    struct cg_input_desc in[3] = {{"x", 0, 1, {10}}, {"x_pos", 0, 1, {10}}, {"x_neg", 0, 1, {10}}};
+    struct cg_sampler_config cfg = {.kind = CG_SAMPLER_PAIRS, .batch = 32, .seed = 2};
+    struct cg_sampler *sm;
+    assert_int_equal(cg_sampler_create(&d->train, in, 3, &cfg, &sm, &e), CG_OK);
+    struct bufs b;
+    alloc_bufs(sm, &b);
+    size_t idx[32];
+    cg_sampler_next(sm, b.p, idx, NULL);
+    const struct cg_split *s = &d->train;
+    for (int f = 0; f < 3; f++)
+        for (size_t r = 0; r < 32; r++)
+            assert_memory_equal((float *)b.p[f] + r * 10,
+                                (float *)cg_split_field(s, in[f].name)->data + idx[r] * 10, 40);
+    free_bufs(sm, &b);
+    cg_sampler_destroy(sm);
+    cg_dataset_free(d);
+}
+
 static void test_below(void **st)
 {
     (void)st;
@@ -472,7 +498,7 @@ int main(void)
         cmocka_unit_test(test_triplet_errors),  cmocka_unit_test(test_binding_errors),
         cmocka_unit_test(test_multiview),       cmocka_unit_test(test_pairs),
         cmocka_unit_test(test_u8_labels),       cmocka_unit_test(test_state_restore),
-        cmocka_unit_test(test_below),
+        cmocka_unit_test(test_latent_pairs),    cmocka_unit_test(test_below),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
