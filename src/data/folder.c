@@ -110,7 +110,7 @@ error:
 
 static void free_names(char **names, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; names && i < n; i++)
         cg_free(names[i]);
     cg_free(names);
 }
@@ -136,6 +136,7 @@ enum cg_status cg_folder_scan(const char *root, struct cg_folder_list *out, stru
     out->classes = classes;
     out->nclasses = (int)nclasses;
     classes = NULL;
+    nclasses = 0;
     for (int k = 0; k < out->nclasses; k++) {
         cdir = join(root, out->classes[k]);
         if (!cdir) {
