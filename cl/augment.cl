@@ -197,30 +197,22 @@ inline float4 aug_hue(float4 v, float shift)
     float s = cr / (eqc ? 1.0f : maxc);
     float crd = eqc ? 1.0f : cr;
     float rc = (maxc - r) / crd, gc = (maxc - g) / crd, bc = (maxc - b) / crd;
-    float hh;
-    if (maxc == r)
-        hh = bc - gc;
-    else if (maxc == g)
-        hh = 2.0f + rc - bc;
-    else
-        hh = 4.0f + gc - rc;
-    hh = fmod(hh / 6.0f + 1.0f, 1.0f);
+    float hh = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
+    hh = hh / 6.0f + 1.0f; /* in [5/6, 11/6]: minus its floor is exactly fmod(hh, 1) */
+    hh -= floor(hh);
     hh += shift;
     hh = hh - floor(hh);
     float h6 = hh * 6.0f, fi = floor(h6), f = h6 - fi;
-    int i = ((int)fi) % 6;
+    int i = (int)fi;
+    i = i >= 6 ? i - 6 : i;
     float p = clamp(maxc * (1.0f - s), 0.0f, 1.0f);
     float q = clamp(maxc * (1.0f - s * f), 0.0f, 1.0f);
     float t = clamp(maxc * (1.0f - s * (1.0f - f)), 0.0f, 1.0f);
     float m = maxc;
-    switch (i) {
-    case 0: return (float4)(m, t, p, 0.0f);
-    case 1: return (float4)(q, m, p, 0.0f);
-    case 2: return (float4)(p, m, t, 0.0f);
-    case 3: return (float4)(p, q, m, 0.0f);
-    case 4: return (float4)(t, p, m, 0.0f);
-    default: return (float4)(m, p, q, 0.0f);
-    }
+    /* sector i: (m,t,p) (q,m,p) (p,m,t) (p,q,m) (t,p,m) (m,p,q), as selects */
+    return (float4)((i == 0 || i == 5) ? m : (i == 1 ? q : (i == 4 ? t : p)),
+                    (i == 1 || i == 2) ? m : (i == 0 ? t : (i == 3 ? q : p)),
+                    (i == 3 || i == 4) ? m : (i == 2 ? t : (i == 5 ? q : p)), 0.0f);
 }
 
 /* The luma of a pixel (its value for one channel). */

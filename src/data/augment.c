@@ -536,18 +536,14 @@ static void hue_shift(float *v, float shift)
     float s = cr / (eqc ? 1.0f : maxc);
     float crd = eqc ? 1.0f : cr;
     float rc = (maxc - r) / crd, gc = (maxc - g) / crd, bc = (maxc - b) / crd;
-    float hh;
-    if (maxc == r)
-        hh = bc - gc;
-    else if (maxc == g)
-        hh = 2.0f + rc - bc;
-    else
-        hh = 4.0f + gc - rc;
-    hh = fmodf(hh / 6.0f + 1.0f, 1.0f);
+    float hh = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
+    hh = hh / 6.0f + 1.0f;
+    hh -= floorf(hh);
     hh += shift;
     hh = hh - floorf(hh);
     float h6 = hh * 6.0f, fi = floorf(h6), f = h6 - fi;
-    int i = ((int)fi) % 6;
+    int i = (int)fi;
+    i = i >= 6 ? i - 6 : i;
     float pp = clamp01(maxc * (1.0f - s));
     float q = clamp01(maxc * (1.0f - s * f));
     float t = clamp01(maxc * (1.0f - s * (1.0f - f)));
