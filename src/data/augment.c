@@ -569,6 +569,12 @@ static void jit_op(int op, float *v, int c, float f, float mean)
         v[k] = clamp01(f * v[k] + (1.0f - f) * other);
 }
 
+/* The jitter operations that apply to c-channel images (saturation and hue need 3). */
+static unsigned jit_mask(const struct aug_stage *st, int64_t c)
+{
+    return st->mask & (c == 3 ? 15u : (1u << JIT_BRIGHT) | (1u << JIT_CONTRAST));
+}
+
 static void ref_jitter(const struct ref_ctx *r, uint32_t img, const float *x, float *y)
 {
     const struct aug_stage *st = r->st;
@@ -591,7 +597,7 @@ static void ref_jitter(const struct ref_ctx *r, uint32_t img, const float *x, fl
         ord[k] = ord[j];
         ord[j] = t;
     }
-    unsigned mask = st->mask & (c == 3 ? 15u : (1u << JIT_BRIGHT) | (1u << JIT_CONTRAST));
+    unsigned mask = jit_mask(st, c);
     int kc = 4;
     for (int k = 0; k < 4; k++)
         if (ord[k] == JIT_CONTRAST && (mask & (1u << JIT_CONTRAST)))
@@ -816,8 +822,7 @@ static enum cg_status plan_stage(struct cg_augment_plan *p, const struct aug_sta
                 CG_TRY(SETF(k, a++, st->jit[i][0]));
                 CG_TRY(SETF(k, a++, st->jit[i][1]));
             }
-            unsigned mask = st->mask & (p->c == 3 ? 15u : (1u << JIT_BRIGHT) | (1u << JIT_CONTRAST));
-            CG_TRY(set_arg_(k, a++, sizeof(cl_uint), &(cl_uint){mask}, e));
+            CG_TRY(set_arg_(k, a++, sizeof(cl_uint), &(cl_uint){jit_mask(st, p->c)}, e));
             break;
         }
         case AUG_BLUR:
@@ -911,7 +916,8 @@ enum cg_status cg_augment_run(struct cg_augment_plan *p, cl_command_queue q, cl_
 {
     if (!q)
         q = cg_device_queue(p->dev);
-    size_t in_n = (size_t)(p->n * p->c * p->h * p->w), out_n = (size_t)(p->n * p->c * p->oh * p->ow);
+    size_t in_n = (size_t)(p->n * p->c * p->h * p->w);
+    size_t out_n = (size_t)(p->n * p->c * p->oh * p->ow);
     if (in_off + in_n > UINT32_MAX || out_off + out_n > UINT32_MAX)
         return cg_error_set(e, CG_ERR_INPUT, "error: augmentation offsets beyond 2^32 elements");
     /* A launch that reads the input and writes the output directly cannot work in place: it
