@@ -28,6 +28,12 @@ static int write_all(int fd, const void *data, size_t n)
 enum cg_status cg_file_write_atomic(const char *path, const void *data, size_t n,
                                     struct cg_error *e)
 {
+    return cg_file_write_atomic_parts(path, &data, &n, 1, e);
+}
+
+enum cg_status cg_file_write_atomic_parts(const char *path, const void *const *parts,
+                                          const size_t *lens, int nparts, struct cg_error *e)
+{
     enum cg_status st = CG_OK;
     size_t plen = strlen(path);
     char *tmp = cg_malloc(plen + 16);
@@ -42,7 +48,10 @@ enum cg_status cg_file_write_atomic(const char *path, const void *data, size_t n
         cg_free(tmp);
         return st;
     }
-    if (fchmod(fd, 0644) != 0 || write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+    int bad = fchmod(fd, 0644) != 0;
+    for (int i = 0; i < nparts && !bad; i++)
+        bad = write_all(fd, parts[i], lens[i]) != 0;
+    if (bad || fsync(fd) != 0) {
         st = cg_error_set(e, CG_ERR_INPUT, "%s: error: cannot write %s: %s", path, tmp,
                           strerror(errno));
         close(fd);

@@ -18,6 +18,10 @@
 enum cg_status cg_file_write_atomic(const char *path, const void *data, size_t n,
                                     struct cg_error *e);
 
+/* The same for the concatenation of nparts buffers (parts[i], lens[i] bytes each). */
+enum cg_status cg_file_write_atomic_parts(const char *path, const void *const *parts,
+                                          const size_t *lens, int nparts, struct cg_error *e);
+
 /* Compresses n bytes into a gzip stream (*out cg_malloc'd, *out_len bytes). */
 enum cg_status cg_gzip_compress(const void *data, size_t n, uint8_t **out, size_t *out_len,
                                 struct cg_error *e);

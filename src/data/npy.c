@@ -9,6 +9,8 @@
  * the data, so a broken or hostile file costs nothing but a message. */
 #include "data/npy.h"
 
+#include "data/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -536,22 +538,6 @@ static size_t build_header(char *out, enum cg_npy_dtype dtype, const int64_t *sh
     return (size_t)len + 10;
 }
 
-static int write_all(int fd, const void *data, size_t n)
-{
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 enum cg_status cg_npy_write(const char *path, enum cg_npy_dtype dtype, const int64_t *shape,
                             int rank, const void *data, struct cg_error *e)
 {
@@ -580,53 +566,7 @@ enum cg_status cg_npy_write(const char *path, enum cg_npy_dtype dtype, const int
     char header[512];
     size_t hlen = build_header(header, dtype, shape, rank);
 
-    enum cg_status st = CG_OK;
-    int fd = -1;
-    size_t plen = strlen(path);
-    char *tmp = cg_malloc(plen + 16);
-    if (!tmp)
-        return cg_error_nomem(e);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = bad(e, path, "cannot create a temporary file next to it: %s", strerror(errno));
-        cg_free(tmp);
-        return st;
-    }
-    if (fchmod(fd, 0644) != 0 || write_all(fd, header, hlen) != 0 ||
-        write_all(fd, data, nbytes) != 0 || fsync(fd) != 0) {
-        st = bad(e, path, "cannot write %s: %s", tmp, strerror(errno));
-        goto error;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        st = bad(e, path, "cannot write %s: %s", tmp, strerror(errno));
-        goto error;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        st = bad(e, path, "cannot rename %s to it: %s", tmp, strerror(errno));
-        goto error;
-    }
-    /* Make the rename itself durable: sync the directory (best effort). */
-    char *slash = strrchr(tmp, '/');
-    if (slash == tmp)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    int dfd = open(slash ? tmp : ".", O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    cg_free(tmp);
-    return CG_OK;
-
-error:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    cg_free(tmp);
-    return st;
+    const void *parts[2] = {header, data};
+    size_t lens[2] = {hlen, nbytes};
+    return cg_file_write_atomic_parts(path, parts, lens, 2, e);
 }
