@@ -2,7 +2,7 @@
  * sampler's and deliver every example once per epoch, shutdown in the middle of an epoch (and
  * before any batch), state save/restore through the loader (the position of the next delivered
  * batch, not the worker's), and, on the OpenCL device, non-blocking uploads into caller buffers
- * at offsets (plain and pinned slots), the augmentation callback of multi-view inputs and
+ * at offsets (plain and pinned slots), the augmentation callback after every upload and
  * upload errors returned to the caller. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -210,6 +210,8 @@ static enum cg_status aug(void *ctx, int input, cl_command_queue q, cl_mem buf, 
     (void)q, (void)buf, (void)offset, (void)epoch, (void)step, (void)done;
     struct aug_log *log = ctx;
     assert_non_null(after);
+    if (input != 0)
+        return CG_OK; /* called for every input: the test watches x */
     log->calls++;
     log->input = input;
     log->rows = rows;
@@ -253,7 +255,7 @@ static void device_upload(struct cg_device *dev, int pinned, int views)
         for (size_t r = 0; r < xrows; r++)
             assert_true(xb[r * XE] == (float)b.index[r % batch]);
     }
-    assert_int_equal(log.calls, views > 1 ? 25 : 0);
+    assert_int_equal(log.calls, 25);
     if (views > 1) {
         assert_int_equal(log.input, 0);
         assert_int_equal(log.rows, xrows);

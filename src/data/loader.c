@@ -226,11 +226,11 @@ static enum cg_status upload(struct cg_loader *L, struct slot *s, cl_event *last
         if (err != CL_SUCCESS)
             return cg_cl_fail(e, err, "clEnqueueWriteBuffer");
         s->ev[s->nev++] = *last = ev;
-        int views = cg_sampler_input_views(L->sm, i);
-        if (views > 1 && L->cfg.augment) {
+        if (L->cfg.augment) {
             cl_event done = NULL;
             CG_TRY(L->cfg.augment(L->cfg.augment_ctx, i, q, t->buf, t->offset,
-                                  cg_sampler_input_rows(L->sm, i), views, s->info.epoch,
+                                  cg_sampler_input_rows(L->sm, i),
+                                  cg_sampler_input_views(L->sm, i), s->info.epoch,
                                   s->info.step, ev, &done, e));
             if (done)
                 s->ev[s->nev++] = *last = done;

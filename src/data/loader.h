@@ -14,9 +14,10 @@
  * (row gathers of shuffled examples), thus overlaps device compute; the copy itself is queued
  * work of the device.
  *
- * Augmentation: inputs holding K views (multiview sampler) are handed, after their upload, to
- * an optional callback that enqueues the augmentation kernels on the device buffer
- * ([K*N, ...] view-major); without one the views are identical copies.
+ * Augmentation: every input is handed, after its upload, to an optional callback that may
+ * enqueue augmentation kernels on the device buffer (inputs holding K views of the multiview
+ * sampler are [K*N, ...] view-major); without one the K views are identical copies.
+ * loader_augment.h provides the callback over compiled augmentation pipelines.
  *
  * Errors of the worker are kept and returned by the next cg_loader_next (never printed); the
  * worker stops producing after one. cg_loader_destroy stops the worker wherever it is (mid
@@ -34,10 +35,11 @@ struct cg_loader_target {
     size_t offset;
 };
 
-/* Enqueues the augmentation of input `input` (rows = K*N images, view-major, at (buf, offset)
- * on queue q, after event `after`) for the batch at (epoch, step), setting *done to the event
- * of its last command (or leaving it NULL when it enqueued nothing). Returns a status and fills
- * e on failure. */
+/* Enqueues the augmentation of input `input` (rows images, K*N view-major for K views, at
+ * (buf, offset) on queue q, after event `after`) for the batch at (epoch, step), setting *done
+ * to the event of its last command (or leaving it NULL when it enqueued nothing). Called for
+ * every input after its upload; it enqueues nothing for inputs it leaves alone. Returns a
+ * status and fills e on failure. */
 typedef enum cg_status (*cg_loader_augment_fn)(void *ctx, int input, cl_command_queue q,
                                                cl_mem buf, size_t offset, size_t rows,
                                                int views, uint64_t epoch, uint64_t step,
