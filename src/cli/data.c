@@ -188,7 +188,13 @@ static int cmd_build(int argc, char **argv)
         cg_dataset_free(ds);
         return 1;
     }
-    s = cg_dataset_save(ds, tmp, &e);
+    mode_t mask = umask(0); /* mkdtemp made it 0700: give it a plain directory's mode */
+    umask(mask);
+    if (chmod(tmp, 0777 & ~mask) != 0)
+        s = cg_error_set(&e, CG_ERR_INPUT, "%s: error: cannot set the mode of %s: %s", out, tmp,
+                         strerror(errno));
+    if (s == CG_OK)
+        s = cg_dataset_save(ds, tmp, &e);
     if (s == CG_OK && (a.jpeg || !strcmp(ds->name, "waterbirds_like")))
         s = cg_dataset_write_jpegs(ds, tmp, &e);
     if (s == CG_OK) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "data/builders.h"
+#include "data/fileio.h"
 #include "ops/registry.h"
 
 /* ---- splits -------------------------------------------------------------------------------- */
@@ -127,36 +128,6 @@ static enum cg_status make_dir(const char *path, struct cg_error *e)
     return CG_OK;
 }
 
-/* Writes text to path through a temporary file in the same directory and a rename. */
-static enum cg_status write_atomic(const char *path, const char *text, struct cg_error *e)
-{
-    char tmp[4224];
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return cg_error_set(e, CG_ERR_INPUT, "%s: error: cannot create a temporary file: %s",
-                            path, strerror(errno));
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        off += (size_t)w;
-    }
-    int ok = off == len && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return cg_error_set(e, CG_ERR_INPUT, "%s: error: cannot write: %s", path,
-                            strerror(err));
-    }
-    return CG_OK;
-}
-
 static void json_split(struct cg_buf *b, const struct cg_split *s)
 {
     cg_buf_printf(b, "{\"count\": %zu, \"fields\": [", s->count);
@@ -231,7 +202,7 @@ enum cg_status cg_dataset_save(const struct cg_dataset *d, const char *dir, stru
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/info.json", dir);
-    st = write_atomic(path, cg_buf_str(&b), e);
+    st = cg_file_write_atomic(path, cg_buf_str(&b), strlen(cg_buf_str(&b)), e);
 error:
     cg_buf_free(&b);
     return st;

@@ -68,6 +68,15 @@ for f in info.json train/x.npy train/y.npy train/cell.npy test/x.npy test/y.npy 
     [ -f "$TMP/g1/$f" ] || fail "g1/$f missing"
 done
 grep -q '"seed": 3' "$TMP/g1/info.json" || fail "info.json lacks the seed"
+# The output directory gets a plain directory's mode (not mkdtemp's 0700), under umask 022.
+mode=$(umask 022 && "$CLGRAPH_BIN" data build mnist_grid mnist="$M" --seed 3 --out "$TMP/gm" \
+       >/dev/null && stat -c %a "$TMP/gm")
+[ "$mode" = 755 ] || fail "the output directory has mode $mode, not 755"
+for f in train test; do
+    [ "$(stat -c %a "$TMP/gm/$f")" = 755 ] || fail "gm/$f is not 755"
+done
+[ "$(stat -c %a "$TMP/gm/info.json")" = 644 ] || fail "gm/info.json is not 644"
+rm -rf "$TMP/gm"
 grep -q '"name": "x", "dtype": "f32", "shape": \[1, 84, 84\]' "$TMP/g1/info.json" || fail "info.json lacks x"
 no_leftovers
 run 0 build mnist_grid mnist="$M" --seed 3 --out "$TMP/g2/"
