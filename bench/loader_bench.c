@@ -9,21 +9,26 @@
  *                  upload (prepare + transfer pipeline)
  *   triplet-upload the same with the triplet sampler (3 images per anchor)
  *   views2-upload  multi-view K=2 ([2N, 3, 28, 28] per batch), identity augmentation
+ *   augment        plain and K=2 views with the device augmentation AUG (--augment TEXT)
+ *                  through the loader's adapter (loader_augment.h): upload into a staging
+ *                  buffer, crop to 24x24, jitter ... in the loader's event chain
  *   overlap        a simulated device step of --step-us microseconds (sleep on the caller's
  *                  thread) after each batch, with the sampler inline vs the loader: the loader
  *                  should hide the host preparation
- * Usage: loader_bench [--batches N] [--step-us U] [--device SELECTOR] */
+ * Usage: loader_bench [--batches N] [--step-us U] [--device SELECTOR] [--augment TEXT] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "data/loader.h"
+#include "data/loader_augment.h"
 #include "runtime/runtime.h"
 #include "util/splitmix.h"
 
 #define COUNT 10000
 #define BATCH 64
+#define AUG "rrc(size=24),flip,jitter(0.4,0.4,0.4,0.1,p=0.8),gray(p=0.2)"
 
 static double now(void)
 {
@@ -52,7 +57,8 @@ static struct cg_input_desc in_triplet[4] = {
 /* Runs `batches` batches through a loader (after 20 warm-up batches) and returns examples/s. */
 static int run_loader(const struct cg_split *s, const struct cg_input_desc *in, int nin,
                       enum cg_sampler_kind kind, int views, struct cg_device *dev, int pinned,
-                      int batches, long step_us, double *rate, struct cg_error *e)
+                      const char *aug, int batches, long step_us, double *rate,
+                      struct cg_error *e)
 {
     struct cg_sampler_config sc = {.kind = kind, .batch = BATCH, .seed = 1, .views = views};
     struct cg_sampler *sm;
@@ -79,7 +85,16 @@ static int run_loader(const struct cg_split *s, const struct cg_input_desc *in, 
                                   .queue = dev ? cg_device_queue(dev) : NULL,
                                   .targets = dev ? t : NULL, .pinned = pinned};
     struct cg_loader *L;
+    struct cg_loader_augmenter *A = NULL;
     int rc = 1;
+    if (aug && dev) {
+        const char *pipes[4] = {aug};
+        if (cg_loader_augmenter_create(dev, sm, in, pipes, t, 5, &A, e))
+            goto out;
+        lc.targets = cg_loader_augmenter_targets(A);
+        lc.augment = cg_loader_augment;
+        lc.augment_ctx = A;
+    }
     if (cg_loader_create(sm, &lc, &L, e))
         goto out;
     double t0 = 0;
@@ -101,6 +116,7 @@ static int run_loader(const struct cg_split *s, const struct cg_input_desc *in, 
 out_l:
     cg_loader_destroy(L);
 out:
+    cg_loader_augmenter_destroy(A);
     cg_sampler_destroy(sm);
     if (buf)
         clReleaseMemObject(buf);
@@ -135,7 +151,7 @@ int main(int argc, char **argv)
 {
     int batches = 2000;
     long step_us = 1000;
-    const char *selector = NULL;
+    const char *selector = NULL, *aug = AUG;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--batches"))
             batches = atoi(argv[i + 1]);
@@ -143,6 +159,8 @@ int main(int argc, char **argv)
             step_us = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--device"))
             selector = argv[i + 1];
+        else if (!strcmp(argv[i], "--augment"))
+            aug = argv[i + 1];
     }
     /* the split: x uniform in [0, 1) from splitmix, y = i % 10 */
     static struct cg_split s;
@@ -177,35 +195,44 @@ int main(int argc, char **argv)
     if (run_inline(&s, batches, 0, &r, &e))
         return fail(&e);
     printf("%-34s %12.0f examples/s\n", "sampler (inline, host)", r);
-    if (run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, NULL, 0, batches, 0, &r, &e))
+    if (run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, NULL, 0, NULL, batches, 0, &r, &e))
         return fail(&e);
     printf("%-34s %12.0f examples/s\n", "loader-host", r);
     if (dev) {
         for (int pinned = 0; pinned < 2; pinned++) {
             const char *sfx = pinned ? " (pinned)" : " (plain)";
             char name[64];
-            if (run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, dev, pinned, batches, 0, &r,
+            if (run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, dev, pinned, NULL, batches, 0,
+                           &r,
                            &e))
                 return fail(&e);
             snprintf(name, sizeof name, "loader-upload%s", sfx);
             printf("%-34s %12.0f examples/s\n", name, r);
-            if (run_loader(&s, in_triplet, 4, CG_SAMPLER_TRIPLET, 0, dev, pinned, batches, 0,
-                           &r, &e))
+            if (run_loader(&s, in_triplet, 4, CG_SAMPLER_TRIPLET, 0, dev, pinned, NULL, batches,
+                           0, &r, &e))
                 return fail(&e);
             snprintf(name, sizeof name, "triplet-upload%s", sfx);
             printf("%-34s %12.0f anchors/s\n", name, r);
-            if (run_loader(&s, in_plain, 2, CG_SAMPLER_MULTIVIEW, 2, dev, pinned, batches, 0,
-                           &r, &e))
+            if (run_loader(&s, in_plain, 2, CG_SAMPLER_MULTIVIEW, 2, dev, pinned, NULL, batches,
+                           0, &r, &e))
                 return fail(&e);
             snprintf(name, sizeof name, "views2-upload%s, no augment", sfx);
             printf("%-34s %12.0f anchors/s\n", name, r);
         }
+        printf("augmentation: %s\n", aug);
+        if (run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, dev, 0, aug, batches, 0, &r, &e))
+            return fail(&e);
+        printf("%-34s %12.0f examples/s\n", "loader-upload + augment", r);
+        if (run_loader(&s, in_plain, 2, CG_SAMPLER_MULTIVIEW, 2, dev, 0, aug, batches, 0, &r,
+                       &e))
+            return fail(&e);
+        printf("%-34s %12.0f anchors/s\n", "views2-upload + augment", r);
     }
     if (step_us > 0) {
         int nb = batches / 4 > 0 ? batches / 4 : 1;
         double a, b;
         if (run_inline(&s, nb, step_us, &a, &e) ||
-            run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, NULL, 0, nb, step_us, &b, &e))
+            run_loader(&s, in_plain, 2, CG_SAMPLER_PLAIN, 0, NULL, 0, NULL, nb, step_us, &b, &e))
             return fail(&e);
         double t0 = now();
         for (int k = 0; k < nb; k++)
