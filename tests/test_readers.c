@@ -2,7 +2,9 @@
  * type raw and gzip, big-endian bytes on disk, every kind of broken file with its message), JPEG
  * (jpeg.c: decode of files the writer wrote, grey and RGB, by PSNR; corrupt and truncated files;
  * resize, crop and fit sizes and values) and image folders (folder.c: class subdirectories, CSV
- * manifests good and broken with line numbers, the loader). Every input is generated here. */
+ * manifests good and broken with line numbers, the loader), CMYK and YCCK JPEGs refused, and
+ * every allocation of every reader failing in turn (CG_ERR_NOMEM or success, never a crash or a
+ * leak: the ASan build checks). Every input is generated here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,8 @@
 #include "data/folder.h"
 #include "data/idx.h"
 #include "data/jpeg.h"
+
+#include <jpeglib.h>
 
 static char tmpdir[256];
 
@@ -598,6 +602,129 @@ static void test_manifest(void **state)
     manifest_fails("path,y\nimg,1\n", 2, 2, msg);
 }
 
+/* Writes a 4-component JPEG (CMYK, or YCCK when ycck) with libjpeg directly: our writer only
+ * writes grey and RGB. */
+static void write_cmyk(const char *path, int ycck)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = 8;
+    c.image_height = 6;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, ycck ? JCS_YCCK : JCS_CMYK);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t row[8 * 4];
+    for (int i = 0; i < 8 * 4; i++)
+        row[i] = (uint8_t)(i * 7);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+}
+
+static void test_jpeg_cmyk(void **state)
+{
+    (void)state;
+    const char *p = tpath("cmyk.jpg");
+    write_cmyk(p, 0);
+    jpeg_fails(p, "unsupported JPEG colour space (CMYK, 4 components); only greyscale and "
+                  "RGB/YCbCr images are read");
+    write_cmyk(p, 1);
+    jpeg_fails(p, "unsupported JPEG colour space (YCCK, 4 components); only greyscale and "
+                  "RGB/YCbCr images are read");
+    /* in a folder, the loader names the image */
+    mkdir(tpath("cm"), 0755);
+    mkdir(tpath("cm/a"), 0755);
+    write_cmyk(tpath("cm/a/x.jpg"), 0);
+    struct cg_folder_list l;
+    struct cg_error e;
+    float *x = NULL;
+    assert_int_equal(cg_folder_scan(tpath("cm"), &l, &e), CG_OK);
+    assert_int_equal(cg_folder_load(&l, 3, 4, 4, &x, &e), CG_ERR_INPUT);
+    assert_null(x);
+    assert_non_null(strstr(e.msg, tpath("cm/a/x.jpg")));
+    assert_non_null(strstr(e.msg, "CMYK"));
+    cg_folder_list_free(&l);
+}
+
+/* Runs CALL with the n-th allocation failing, n = 0, 1, ... until it succeeds: every failure
+ * must be CG_ERR_NOMEM; FREE releases a success. At least one allocation must be hit. */
+#define ALLOC_LOOP(CALL, FREE)                                                                    \
+    do {                                                                                          \
+        long n_;                                                                                  \
+        for (n_ = 0; n_ < 10000; n_++) {                                                          \
+            cg_alloc_fail_after(n_);                                                              \
+            enum cg_status st_ = (CALL);                                                          \
+            cg_alloc_fail_after(-1);                                                              \
+            if (st_ == CG_OK) {                                                                   \
+                FREE;                                                                             \
+                break;                                                                            \
+            }                                                                                     \
+            if (st_ != CG_ERR_NOMEM)                                                              \
+                fail_msg("%s: allocation %ld: status %d: %s", #CALL, n_, (int)st_, e.msg);        \
+        }                                                                                         \
+        assert_true(n_ > 0 && n_ < 10000);                                                        \
+    } while (0)
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    struct cg_error e;
+    /* IDX raw and gzip: write and read */
+    uint8_t u8[24];
+    for (int i = 0; i < 24; i++)
+        u8[i] = (uint8_t)i;
+    int64_t shape[3] = {2, 3, 4};
+    const char *names[2] = {"al.idx", "al.idx.gz"};
+    for (int gz = 0; gz < 2; gz++) {
+        const char *p = tpath(names[gz]);
+        struct cg_idx a;
+        ALLOC_LOOP(cg_idx_write(p, CG_IDX_U8, shape, 3, u8, &e), (void)0);
+        ALLOC_LOOP(cg_idx_read(p, &a, &e), cg_idx_free(&a));
+        size_t n;
+        uint8_t *b = get_file(p, &n);
+        ALLOC_LOOP(cg_idx_read_mem("mem", b, n, &a, &e), cg_idx_free(&a));
+        cg_free(b);
+    }
+    /* JPEG: write, read, fit */
+    uint8_t *px = smooth_image(20, 12, 3);
+    const char *jp = tpath("al.jpg");
+    ALLOC_LOOP(cg_jpeg_write(jp, 20, 12, 3, px, 90, &e), (void)0);
+    cg_free(px);
+    struct cg_image im, fit;
+    ALLOC_LOOP(cg_jpeg_read(jp, &im, &e), cg_image_free(&im));
+    assert_int_equal(cg_jpeg_read(jp, &im, &e), CG_OK);
+    ALLOC_LOOP(cg_image_fit(&im, 7, 9, &fit, &e), cg_image_free(&fit));
+    cg_image_free(&im);
+    /* class folders and manifests: scan, read, select, load */
+    mkdir(tpath("af"), 0755);
+    mkdir(tpath("af/a"), 0755);
+    mkdir(tpath("af/b"), 0755);
+    write_jpeg(tpath("af/a/1.jpg"), 8, 8, 3, 10);
+    write_jpeg(tpath("af/b/2.jpg"), 6, 8, 1, 20);
+    const char *csv = "path,y,group,split\na/1.jpg,1,0,train\n\"b/2.jpg\",0,1,test\n"
+                      "a/1.jpg,1,1,train\n";
+    put_file(tpath("af/m.csv"), csv, strlen(csv));
+    struct cg_folder_list l, sel;
+    float *x;
+    ALLOC_LOOP(cg_folder_scan(tpath("af"), &l, &e), cg_folder_list_free(&l));
+    ALLOC_LOOP(cg_manifest_read(tpath("af/m.csv"), 2, &l, &e), cg_folder_list_free(&l));
+    assert_int_equal(cg_manifest_read(tpath("af/m.csv"), 2, &l, &e), CG_OK);
+    ALLOC_LOOP(cg_folder_select(&l, "train", &sel, &e), cg_folder_list_free(&sel));
+    ALLOC_LOOP(cg_folder_load(&l, 3, 5, 5, &x, &e), cg_free(x));
+    cg_folder_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_idx_gzip_broken), cmocka_unit_test(test_jpeg_round_trip),
         cmocka_unit_test(test_jpeg_corrupt),    cmocka_unit_test(test_resize_crop),
         cmocka_unit_test(test_folder_classes),  cmocka_unit_test(test_manifest),
+        cmocka_unit_test(test_jpeg_cmyk),       cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
