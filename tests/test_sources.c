@@ -123,6 +123,38 @@ static void test_mnist_dir(void **state)
         cg_images_free(&tr);
         cg_images_free(&te);
     }
+    /* names with a dot (train-images.idx3-ubyte), raw and gzip */
+    write_mnist(tpath("mndot"), 10);
+    for (int k = 0; k < 4; k++) {
+        char from[600], to[600];
+        const char *gz = 10 >> k & 1 ? ".gz" : "";
+        snprintf(from, sizeof from, "%s/%s%s", tpath("mndot"), files[k], gz);
+        snprintf(to, sizeof to, "%s", from);
+        char *dash = strstr(to + strlen(tpath("mndot")), "-idx");
+        *dash = '.';
+        assert_int_equal(rename(from, to), 0);
+    }
+    assert_int_equal(cg_source_mnist(tpath("mndot"), &tr, &te, &e), CG_OK);
+    check_mnist(&tr, &te);
+    cg_images_free(&tr);
+    cg_images_free(&te);
+    /* every allocation failing in turn: CG_ERR_NOMEM or success, nothing leaked */
+    long n;
+    for (n = 0; n < 1000; n++) {
+        cg_alloc_fail_after(n);
+        enum cg_status st = cg_source_mnist(tpath("mn1"), &tr, &te, &e);
+        cg_alloc_fail_after(-1);
+        if (st == CG_OK) {
+            check_mnist(&tr, &te);
+            cg_images_free(&tr);
+            cg_images_free(&te);
+            break;
+        }
+        assert_int_equal(st, CG_ERR_NOMEM);
+        assert_null(tr.pixels);
+        assert_null(te.pixels);
+    }
+    assert_true(n > 0 && n < 1000);
 }
 
 static void mnist_fails(const char *dir, const char *msg)

