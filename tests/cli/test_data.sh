@@ -104,6 +104,27 @@ is_jpeg "$TMP/wb/images/train/000000.jpg"
 run 0 build mnist mnist="$M" --jpeg --out "$TMP/mj"
 is_jpeg "$TMP/mj/images/test/000000.jpg"
 
+# A user's MNIST-format directory, gzipped (and with the dotted names of some archives), as
+# mnist=DIR and fashion=DIR: its own split, the same x and y as the raw directory.
+G="$TMP/mnist_gz"
+mkdir -p "$G"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
+         t10k-labels-idx1-ubyte; do
+    gzip -c "$M/$f" >"$G/${f/-idx/.idx}.gz"
+done
+run 0 build mnist mnist="$G" --out "$TMP/mg"
+expect out "train 60, test 30"
+run 0 build mnist mnist="$M" --out "$TMP/mr"
+for f in train/x.npy train/y.npy test/x.npy test/y.npy; do
+    cmp -s "$TMP/mg/$f" "$TMP/mr/$f" || fail "gzipped mnist=DIR: $f differs from the raw one"
+done
+run 0 build fashion_mnist fashion="$G" --out "$TMP/fg"
+expect out "train 60, test 30"
+cmp -s "$TMP/fg/train/x.npy" "$TMP/mr/train/x.npy" || fail "fashion=DIR: x differs"
+run 0 build colored_mnist mnist="$G" --out "$TMP/cg"
+expect out "train 60, test 30"
+rm -rf "$TMP/mg" "$TMP/mr" "$TMP/fg" "$TMP/cg"
+
 # ---- build errors: exit 1, the problem named, nothing left behind ----
 run 1 build no_such_set --out "$TMP/e1"
 expect err "unknown data set 'no_such_set'"
