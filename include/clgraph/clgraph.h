@@ -195,6 +195,11 @@ enum cg_status cg_model_step(struct cg_model *m, struct cg_error *e);
 /* Training steps run so far. */
 uint64_t cg_model_steps(const struct cg_model *m);
 
+/* Sets the step counter (the next cg_model_step is step `step`: Adam's t = step + 1, random
+ * ops keyed by (seed, step)): restoring it with the parameters and optimizer state from a
+ * checkpoint makes a resumed run continue bit-identically (src/train/checkpoint.h). */
+void cg_model_set_steps(struct cg_model *m, uint64_t step);
+
 /* Writes every trainable parameter to DIR/<full name>.npy (float32, its shape; the directory
  * must exist). Optimizer state and the step count are not saved: the safetensors checkpoint
  * format (issue 6) will hold them. */

@@ -10,12 +10,6 @@ static int pending(const char *name, const char *what)
     return 1;
 }
 
-int cg_cmd_train(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("train", "train a graph on a data set and write a run directory");
-}
-
 int cg_cmd_eval(int argc, char **argv)
 {
     (void)argc, (void)argv;

@@ -6,6 +6,7 @@
 
 #include "data/npy.h"
 #include "exec/exec.h"
+#include "exec/model.h"
 #include "passes/optim.h"
 #include "runtime/runtime.h"
 
@@ -156,6 +157,14 @@ enum cg_status cg_model_step(struct cg_model *m, struct cg_error *e)
 }
 
 uint64_t cg_model_steps(const struct cg_model *m) { return m->step; }
+
+void cg_model_set_steps(struct cg_model *m, uint64_t step) { m->step = step; }
+
+struct cg_graph *cg_model_graph(struct cg_model *m) { return m->g; }
+
+struct cg_exec *cg_model_exec(struct cg_model *m) { return m->x; }
+
+size_t cg_model_forward_nodes(const struct cg_model *m) { return m->plan.forward_end; }
 
 /* Path of parameter p's file: DIR/NAME.npy. */
 static enum cg_status param_path(const char *dir, const char *name, char *buf, size_t n,

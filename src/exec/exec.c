@@ -555,3 +555,9 @@ enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e)
     cl_int err = clFinish(cg_device_queue(x->dev));
     return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clFinish");
 }
+
+void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset)
+{
+    *buf = x->buf;
+    *offset = x->offset[v] * sizeof(float);
+}
