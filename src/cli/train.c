@@ -198,9 +198,8 @@ int cg_cmd_train(int argc, char **argv)
             if (r < 0)
                 return 1;
             if (strcmp(v, "constant"))
-                return cg_cli_usage_error("train", "--lr-schedule %s: only 'constant' is "
-                                          "implemented yet (cosine, step(...), warmup(...) are "
-                                          "not)", v);
+                return cg_cli_usage_error("train", "--lr-schedule %s is not implemented yet "
+                                          "(only 'constant' is)", v);
         } else if (OPT("--clip-grad")) {
             if (r < 0)
                 return 1;

@@ -272,7 +272,11 @@ enum cg_status cg_st_read(const char *path, struct cg_st_file *f, struct cg_erro
         int64_t numel = 1;
         for (int d = 0; d < t->rank; d++)
             numel *= t->shape[d];
-        if ((size_t)off[0] != expect || off[1] < off[0] || (size_t)off[1] > data_len ||
+        if ((size_t)off[1] > data_len && (size_t)off[0] == expect)
+            st = cg_error_set(e, CG_ERR_INPUT, "%s: error: corrupt checkpoint: tensor '%s' "
+                              "ends at byte %lld of the data, which has %zu (truncated?)", path,
+                              t->name, (long long)off[1], data_len);
+        else if ((size_t)off[0] != expect || off[1] < off[0] || (size_t)off[1] > data_len ||
             (size_t)(off[1] - off[0]) != (size_t)numel * 4)
             st = cg_error_set(e, CG_ERR_INPUT, "%s: error: corrupt checkpoint: tensor '%s' has "
                               "data_offsets [%lld, %lld], expected [%zu, %zu] within %zu bytes of "

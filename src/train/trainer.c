@@ -758,9 +758,9 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
                 st = read_values(t, e);
             for (int i = 0; i < t->nlosses && st == CG_OK; i++)
                 if (!isfinite(t->values[i])) {
-                    st = cg_error_set(e, CG_ERR_INPUT, "error: the loss '%s' is %g at step %llu "
+                    st = cg_error_set(e, CG_ERR_INPUT, "error: the loss '%s' is %s at step %llu "
                                       "(epoch %llu): training stopped", t->names[i],
-                                      t->values[i], (unsigned long long)step + 1,
+                                      isnan(t->values[i]) ? "NaN" : "Inf", (unsigned long long)step + 1,
                                       (unsigned long long)(step / spe) + 1);
                     find_nan_op(t, step, e);
                 }
@@ -787,10 +787,11 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
             step_log = step;
             for (int i = 0; i < t->nlosses; i++)
                 if (!isfinite(t->values[i])) {
-                    st = cg_error_set(e, CG_ERR_INPUT, "error: the loss '%s' is %g at step %llu "
+                    st = cg_error_set(e, CG_ERR_INPUT, "error: the loss '%s' is %s at step %llu "
                                       "(epoch %llu; read every %lld steps, --debug-nan checks "
                                       "every step and names the op): training stopped",
-                                      t->names[i], t->values[i], (unsigned long long)step,
+                                      t->names[i], isnan(t->values[i]) ? "NaN" : "Inf",
+                                      (unsigned long long)step,
                                       (unsigned long long)ev.epoch + 1, (long long)c->log_every);
                     break;
                 }
