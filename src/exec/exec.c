@@ -561,9 +561,3 @@ void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset)
     *buf = x->buf;
     *offset = x->offset[v] * sizeof(float);
 }
-
-void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset)
-{
-    *buf = x->buf;
-    *offset = x->offset[v] * sizeof(float);
-}

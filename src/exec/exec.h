@@ -47,10 +47,6 @@ enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step
  * uploads into input places, data/loader.h). */
 void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset);
 
-/* The device buffer and byte offset where value v lives (for the loader's non-blocking
- * uploads into input places, data/loader.h). */
-void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset);
-
 /* Waits for the queue to drain. */
 enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e);
 
