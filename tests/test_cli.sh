@@ -61,8 +61,8 @@ run 1 zzzzzzzzzz
 expect err "unknown command 'zzzzzzzzzz'"
 run 1 --bogus
 
-run 1 train x.graph
-expect err "'train' is not implemented yet"
+run 1 eval x
+expect err "'eval' is not implemented yet"
 
 run 0 devices
 expect out "[0] "
