@@ -129,7 +129,7 @@ static void test_split_add(void **state)
     assert_int_equal(cg_split_add(&s, "y", CG_NPY_I32, 0, NULL, 5, &f, &e), CG_OK);
     assert_ptr_equal(cg_split_field(&s, "y"), f);
     assert_null(cg_split_field(&s, "nope"));
-    char name[8];
+    char name[16];
     for (int i = 2; i < CG_MAX_FIELDS; i++) {
         snprintf(name, sizeof name, "f%d", i);
         assert_int_equal(cg_split_add(&s, name, CG_NPY_U8, 0, NULL, 5, NULL, &e), CG_OK);
