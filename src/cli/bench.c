@@ -1,5 +1,5 @@
 /* bench.c: `clgraph bench GRAPH [--spec FILE] [--warmup W] [--steps K] [--device D] [--json]
- * [--dump DIR]`:
+ * [--dump DIR] [--profile]`:
  * times the training step of a graph on the deterministic data of /work/shared/BENCH.md.
  *
  * The graph is compiled for training through the public API (cg_model_compile with train = 1:
@@ -48,6 +48,7 @@
 #include "cli/cli.h"
 #include "clgraph/clgraph.h"
 #include "data/npy.h"
+#include "exec/exec.h"
 #include "runtime/runtime.h"
 #include "util/splitmix.h"
 
@@ -290,6 +291,72 @@ static enum cg_status dump_params(struct cg_model *m, const struct param_desc *p
     return st;
 }
 
+/* --profile: device time per (op, kernel) and per node, summed over the profiled steps. */
+#define PROF_MAX 512
+struct prof_row {
+    char key[192];
+    long long launches;
+    double ms;
+};
+struct prof_table {
+    struct prof_row rows[PROF_MAX];
+    int n;
+};
+static struct prof_table prof_kernels, prof_nodes;
+
+static void prof_add(struct prof_table *t, const char *key, double ms)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->rows[i].key, key)) {
+            t->rows[i].launches++;
+            t->rows[i].ms += ms;
+            return;
+        }
+    if (t->n == PROF_MAX)
+        return;
+    struct prof_row *r = &t->rows[t->n++];
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->launches = 1;
+    r->ms = ms;
+}
+
+static void prof_cb(void *ctx, const struct cg_exec_prof *p)
+{
+    (void)ctx;
+    char key[192];
+    snprintf(key, sizeof key, "%s / %s", p->op, p->detail);
+    prof_add(&prof_kernels, key, p->ms);
+    snprintf(key, sizeof key, "%s %s", p->op, p->value);
+    prof_add(&prof_nodes, key, p->ms);
+}
+
+static int cmp_prof(const void *a, const void *b)
+{
+    double x = ((const struct prof_row *)a)->ms, y = ((const struct prof_row *)b)->ms;
+    return (x < y) - (x > y);
+}
+
+static void prof_print(struct prof_table *t, const char *what, long long steps, int top)
+{
+    double total = 0;
+    for (int i = 0; i < t->n; i++)
+        total += t->rows[i].ms;
+    qsort(t->rows, (size_t)t->n, sizeof t->rows[0], cmp_prof);
+    printf("\nprofile by %s (device time per step, %lld profiled steps; %.1f ms in all)\n", what,
+           steps, total / (double)steps);
+    printf("%9s %6s %7s %8s  %s\n", "ms/step", "%", "cum%", "launches", what);
+    double cum = 0;
+    for (int i = 0; i < t->n && i < top; i++) {
+        const struct prof_row *r = &t->rows[i];
+        cum += r->ms;
+        printf("%9.2f %6.1f %7.1f %8.1f  %s\n", r->ms / (double)steps,
+               total > 0 ? 100 * r->ms / total : 0, total > 0 ? 100 * cum / total : 0,
+               (double)r->launches / (double)steps, r->key);
+    }
+    if (t->n > top)
+        printf("  (%d more rows)\n", t->n - top);
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -326,7 +393,7 @@ int cg_cmd_bench(int argc, char **argv)
 {
     const char *path = NULL, *spec_path = NULL, *device = NULL, *dump = NULL, *v;
     long long warmup = 5, steps = 20;
-    int json = 0;
+    int json = 0, profile = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         if ((r = cg_cli_opt(argc, argv, &i, "--spec", &spec_path)) != 0) {
@@ -346,6 +413,8 @@ int cg_cmd_bench(int argc, char **argv)
                 return 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--profile")) {
+            profile = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cg_cli_usage_error("bench", "unknown option '%s'", argv[i]);
         } else if (path) {
@@ -422,7 +491,7 @@ int cg_cmd_bench(int argc, char **argv)
     if (st == CG_OK)
         st = spec_match(&s, inputs, ninputs, spec_path, &e);
     if (st == CG_OK)
-        st = cg_device_open(device, 0, &dev, &e);
+        st = cg_device_open(device, profile ? CG_DEVICE_PROFILING : 0, &dev, &e);
     if (st == CG_OK) {
         struct cg_model_options o = {NULL, 0, 1, NULL, 0};
         double t0 = now_ms();
@@ -483,11 +552,15 @@ int cg_cmd_bench(int argc, char **argv)
     if (mark)
         mark("before the timed steps");
     for (long long k = 0; k < steps && st == CG_OK; k++) {
+        if (profile)
+            cg_exec_profile_start();
         double t0 = now_ms();
         st = cg_model_step(m, &e);
         if (st == CG_OK)
             st = cg_model_get(m, loss_name, &loss, sizeof loss, &e);
         times[k] = now_ms() - t0;
+        if (profile && st == CG_OK)
+            st = cg_exec_profile_collect(prof_cb, NULL, &e);
     }
     if (mark)
         mark("timed steps");
@@ -537,6 +610,12 @@ int cg_cmd_bench(int argc, char **argv)
         printf("\n%s\n", !s.nrefs  ? "(no reference values in the spec: nothing checked)"
                          : all_pass ? "PASS: reference losses reproduced"
                                     : "FAIL: reference losses differ");
+    }
+    if (profile && !json) {
+        printf("(--profile: every launch of the timed steps records an OpenCL event; step times "
+               "above include that overhead)\n");
+        prof_print(&prof_kernels, "op / kernel", steps, 40);
+        prof_print(&prof_nodes, "node (op, output value)", steps, 25);
     }
 done:
     cg_model_destroy(m);

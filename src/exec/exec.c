@@ -14,6 +14,7 @@
 
 struct launch {
     int is_gemm;
+    size_t node; /* the node it belongs to (profiling labels) */
     cl_kernel kernel;
     const char *name;
     int dims;
@@ -177,6 +178,7 @@ enum cg_status cg_lower_kernel(struct cg_lower *l, const struct cg_launch_desc *
     cl_program prog;
     CG_TRY(cg_device_program(x->dev, d->source, d->defines, &prog, l->e));
     struct launch L = {0};
+    L.node = (size_t)(l->node - l->g->nodes);
     L.rng_arg = -1;
     L.name = d->kernel;
     L.dims = d->dims;
@@ -243,6 +245,7 @@ enum cg_status cg_lower_kernel(struct cg_lower *l, const struct cg_launch_desc *
 enum cg_status cg_lower_emit_gemm(struct cg_lower *l, const struct cg_gemm_desc *d)
 {
     struct launch L = {0};
+    L.node = (size_t)(l->node - l->g->nodes);
     L.is_gemm = 1;
     L.rng_arg = -1;
     L.rt_arg = -1;
@@ -271,6 +274,44 @@ enum cg_status cg_lower_alias(struct cg_lower *l)
 }
 
 /* ---- compile ---- */
+
+/* Marks in live[k] the nodes whose work is observable: in-place nodes (optimizer updates), nodes
+ * whose output is an output, metric, var, objective or kept value, and every node such a node
+ * reads from. Gradient rules emit the gradients of every input of a node (a conv's weight
+ * gradient also when the weight is a constant, as SSIM's window); the nodes nobody reads are
+ * not lowered. */
+static enum cg_status live_nodes(const struct cg_graph *g, char **out, struct cg_error *e)
+{
+    char *used = cg_calloc(g->nvalues ? g->nvalues : 1, 1);
+    char *live = cg_calloc(g->nnodes ? g->nnodes : 1, 1);
+    if (!used || !live) {
+        cg_free(used);
+        cg_free(live);
+        return cg_error_nomem(e);
+    }
+    for (size_t v = 0; v < g->nvalues; v++)
+        used[v] = g->values[v].kind != CG_V_NODE || g->values[v].keep;
+    for (size_t i = 0; i < g->noutputs; i++)
+        used[g->outputs[i].value] = 1;
+    for (size_t i = 0; i < g->nmetrics; i++)
+        used[g->metrics[i].value] = 1;
+    for (size_t i = 0; i < g->nvars; i++)
+        used[g->vars[i].value] = 1;
+    for (size_t i = 0; i < g->nobjectives; i++)
+        used[g->objectives[i].value] = 1;
+    for (size_t k = g->nnodes; k-- > 0;) {
+        const struct cg_node *nd = &g->nodes[k];
+        live[k] = used[nd->out] || (cg_ops()[nd->op].flags & CG_OPF_INPLACE);
+        if (!live[k])
+            continue;
+        for (int i = 0; i < nd->ninputs; i++)
+            if (nd->inputs[i] >= 0)
+                used[nd->inputs[i]] = 1;
+    }
+    cg_free(used);
+    *out = live;
+    return CG_OK;
+}
 
 enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
                               struct cg_error *e)
@@ -315,12 +356,16 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
         st = cg_cl_fail(e, err, "clCreateBuffer(values)");
         goto error;
     }
+    char *live = NULL;
+    st = live_nodes(g, &live, e);
     for (size_t i = 0; i < g->nnodes && st == CG_OK; i++) {
         struct cg_lower l = {x, g, &g->nodes[i], e};
         x->cur = &g->nodes[i];
         x->node_launch[i] = x->nlaunches;
-        st = cg_ops()[g->nodes[i].op].lower(&l);
+        if (live[i])
+            st = cg_ops()[g->nodes[i].op].lower(&l);
     }
+    cg_free(live);
     x->node_launch[g->nnodes] = x->nlaunches;
     if (st != CG_OK)
         goto error;
@@ -463,7 +508,74 @@ enum cg_status cg_exec_init_params(struct cg_exec *x, uint64_t seed, struct cg_e
 
 /* ---- run ---- */
 
-static enum cg_status run_gemm(struct cg_exec *x, const struct launch *L, struct cg_error *e)
+/* ---- profiling (clgraph bench --profile) ---- */
+
+struct prof_rec {
+    cl_event ev;
+    const struct cg_exec *x;
+    size_t launch;
+};
+
+static struct {
+    int on;
+    struct prof_rec *recs;
+    size_t n, cap;
+} prof;
+
+void cg_exec_profile_start(void) { prof.on = 1; }
+
+/* Keeps the event of launch i of x (when profiling and ev was set). */
+static void prof_keep(const struct cg_exec *x, size_t i, cl_event ev)
+{
+    if (!ev)
+        return;
+    struct prof_rec r = {ev, x, i};
+    if (CG_PUSH(prof.recs, prof.n, prof.cap, r))
+        clReleaseEvent(ev);
+}
+
+enum cg_status cg_exec_profile_collect(void (*cb)(void *ctx, const struct cg_exec_prof *p),
+                                       void *ctx, struct cg_error *e)
+{
+    enum cg_status st = CG_OK;
+    prof.on = 0;
+    for (size_t i = 0; i < prof.n; i++) {
+        const struct prof_rec *r = &prof.recs[i];
+        const struct launch *L = &r->x->launches[r->launch];
+        cl_ulong t0 = 0, t1 = 0;
+        cl_int err = clWaitForEvents(1, &r->ev);
+        if (err == CL_SUCCESS)
+            err = clGetEventProfilingInfo(r->ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetEventProfilingInfo(r->ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        clReleaseEvent(r->ev);
+        if (err != CL_SUCCESS) {
+            if (st == CG_OK)
+                st = cg_cl_fail(e, err, "clGetEventProfilingInfo (is the queue profiling?)");
+            continue;
+        }
+        if (st != CG_OK)
+            continue;
+        const struct cg_graph *g = r->x->g;
+        const struct cg_node *nd = &g->nodes[L->node];
+        char kname[160];
+        if (L->is_gemm)
+            snprintf(kname, sizeof kname, "%s %s%s m%zu n%zu k%zu b%zu", L->name,
+                     L->gemm.trans_a ? "T" : "N", L->gemm.trans_b ? "T" : "N", L->gemm.m,
+                     L->gemm.n, L->gemm.k, L->gemm.batch);
+        else
+            snprintf(kname, sizeof kname, "%s", L->name);
+        struct cg_exec_prof p = {cg_ops()[nd->op].name, L->is_gemm ? "gemm" : L->name, kname,
+                                 g->values[nd->out].name ? g->values[nd->out].name : "?",
+                                 L->node, (double)(t1 - t0) * 1e-6};
+        cb(ctx, &p);
+    }
+    prof.n = 0;
+    return st;
+}
+
+static enum cg_status run_gemm(struct cg_exec *x, const struct launch *L, cl_event *ev,
+                               struct cg_error *e)
 {
     const struct cg_gemm_desc *d = &L->gemm;
     cl_command_queue q = cg_device_queue(x->dev);
@@ -474,12 +586,12 @@ static enum cg_status run_gemm(struct cg_exec *x, const struct launch *L, struct
     CLBlastStatusCode s;
     if (d->batch <= 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, d->alpha, a, d->a_off,
-                         d->lda, b, d->b_off, d->ldb, d->beta, c, d->c_off, d->ldc, &q, NULL);
+                         d->lda, b, d->b_off, d->ldb, d->beta, c, d->c_off, d->ldc, &q, ev);
     else
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, d->m, d->n, d->k, d->alpha,
                                        a, d->a_off, d->lda, d->a_stride, b, d->b_off, d->ldb,
                                        d->b_stride, d->beta, c, d->c_off, d->ldc, d->c_stride,
-                                       d->batch, &q, NULL);
+                                       d->batch, &q, ev);
     if (s != CLBlastSuccess) {
         if (s < 0 && s > -100)
             return cg_cl_fail(e, (cl_int)s, "CLBlastSgemm");
@@ -522,8 +634,10 @@ enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step
         return CG_OK;
     for (size_t i = x->node_launch[begin]; i < x->node_launch[end]; i++) {
         struct launch *L = &x->launches[i];
+        cl_event ev = NULL, *evp = prof.on ? &ev : NULL;
         if (L->is_gemm) {
-            CG_TRY(run_gemm(x, L, e));
+            CG_TRY(run_gemm(x, L, evp, e));
+            prof_keep(x, i, ev);
             continue;
         }
         cl_int err = CL_SUCCESS;
@@ -540,7 +654,9 @@ enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step
             err = set_runtime_args(L, step);
         if (err == CL_SUCCESS)
             err = clEnqueueNDRangeKernel(q, L->kernel, (cl_uint)L->dims, NULL, L->gws,
-                                         L->has_lws ? L->lws : NULL, 0, NULL, NULL);
+                                         L->has_lws ? L->lws : NULL, 0, NULL, evp);
+        if (err == CL_SUCCESS)
+            prof_keep(x, i, ev);
         if (err != CL_SUCCESS) {
             char call[128];
             snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", L->name);

@@ -53,6 +53,24 @@ enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e);
 /* Bytes of device memory the executor holds (values and scratch). */
 size_t cg_exec_device_bytes(const struct cg_exec *x);
 
+/* Profiling, for `clgraph bench --profile` (not thread-safe; one process-wide recorder):
+ * after cg_exec_profile_start, every launch that cg_exec_run_nodes enqueues (any executor) keeps
+ * an OpenCL event; cg_exec_profile_collect waits for them, calls cb once per launch in enqueue
+ * order with its device time (CL_PROFILING_COMMAND_START..END), releases the events and stops
+ * recording. The device must have been opened with CG_DEVICE_PROFILING. Recording allocates
+ * and waits: use it only for diagnosis, never for the timed steps of a benchmark. */
+struct cg_exec_prof {
+    const char *op;     /* the node's op ("conv2d") */
+    const char *kernel; /* the kernel name, "gemm" for a GEMM */
+    const char *detail; /* kernel name, with "m.. n.. k.. b.." for a GEMM */
+    const char *value;  /* the node's output value name */
+    size_t node;
+    double ms;
+};
+void cg_exec_profile_start(void);
+enum cg_status cg_exec_profile_collect(void (*cb)(void *ctx, const struct cg_exec_prof *p),
+                                       void *ctx, struct cg_error *e);
+
 /* Host-side initial values of parameter p (numel floats into out), as cg_exec_init_params. */
 void cg_param_init_values(const struct cg_graph *g, size_t p, uint64_t seed, float *out);
 
