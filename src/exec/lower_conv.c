@@ -12,6 +12,7 @@
  * Performance work left: the strided-batched GEMMs have small m (output channels per group),
  * so an untuned CLBlast pads them heavily; folding the batch into n (a [K, N*P] col and a
  * transposing epilogue) or a direct conv kernel for small channel counts should be measured. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec/lower_gemm.h"
@@ -90,6 +91,67 @@ static int64_t chunk_of(int64_t n, int64_t per_image)
     return nb < n ? nb : n;
 }
 
+/* The convolution path: env CLGRAPH_CONV=gemm or =direct forces one (tests, measurements);
+ * otherwise direct when use_direct says so. */
+static int conv_forced(void)
+{
+    const char *v = getenv("CLGRAPH_CONV");
+    if (v && !strcmp(v, "gemm"))
+        return 0;
+    if (v && !strcmp(v, "direct"))
+        return 1;
+    return -1;
+}
+
+/* Emits conv_direct (cl/conv.cl) over images of x -> y: og output channels per group, cg input
+ * channels per group, o output channels in all; transposed: w is a conv_transpose2d weight
+ * (stride 1; g's pads are already the equivalent direct conv's). relu fuses max(., 0). */
+static enum cg_status emit_direct(struct cg_lower *l, int x, int w, int b, int y,
+                                  const struct geom *g, int64_t o, int64_t og, int64_t cg,
+                                  int transposed, int relu)
+{
+    int64_t ocb = og % 8 == 0 ? 8 : og % 4 == 0 ? 4 : og % 2 == 0 ? 2 : 1;
+    char defs[512] = "";
+    cg_defines_add(defs, sizeof defs, "NB", g->n);
+    cg_defines_add(defs, sizeof defs, "IC", g->c);
+    cg_defines_add(defs, sizeof defs, "IH", g->h);
+    cg_defines_add(defs, sizeof defs, "IW", g->w);
+    cg_defines_add(defs, sizeof defs, "OC", o);
+    cg_defines_add(defs, sizeof defs, "OH", g->oh);
+    cg_defines_add(defs, sizeof defs, "OW", g->ow);
+    cg_defines_add(defs, sizeof defs, "ICG", cg);
+    cg_defines_add(defs, sizeof defs, "OCG", og);
+    cg_defines_add(defs, sizeof defs, "OCB", ocb);
+    cg_defines_add(defs, sizeof defs, "TRANSPOSED", transposed);
+    cg_defines_add(defs, sizeof defs, "HAS_BIAS", b >= 0);
+    cg_defines_add(defs, sizeof defs, "RELU", relu);
+    window_defines(g, defs, sizeof defs);
+    struct cg_launch_desc d;
+    memset(&d, 0, sizeof d);
+    d.source = "conv.cl";
+    d.kernel = "conv_direct";
+    d.defines = defs;
+    d.dims = 3;
+    d.gws[0] = (size_t)((g->ow + 7) / 8);
+    d.gws[1] = (size_t)g->oh;
+    d.gws[2] = (size_t)(g->n * (o / ocb));
+    d.lws[0] = d.lws[1] = d.lws[2] = 1;
+    d.has_lws = 1;
+    struct cg_karg args[4] = {CG_KV(x), CG_KV(w), CG_KV(b >= 0 ? b : w), CG_KV(y)};
+    return cg_lower_kernel(l, &d, args, 4);
+}
+
+/* Direct convolution rather than im2col + GEMM: measured on PoCL (bench/README.md). */
+static int use_direct(const struct geom *g, int64_t og, int64_t cg)
+{
+    int f = conv_forced();
+    if (f >= 0)
+        return f;
+    (void)og;
+    (void)cg;
+    return g->kh * g->kw > 1;
+}
+
 static enum cg_status lower_conv2d(struct cg_lower *l)
 {
     const struct cg_node *nd = l->node;
@@ -103,6 +165,10 @@ static enum cg_status lower_conv2d(struct cg_lower *l)
     g.ow = cg_lower_dim(l, y, 3);
     int64_t o = cg_lower_dim(l, w, 0), og = o / g.groups, cg = g.c / g.groups;
     int64_t kg = cg * g.kh * g.kw, k = g.c * g.kh * g.kw, p = g.oh * g.ow;
+    if (g.n == 0 || o == 0 || p == 0)
+        return CG_OK;
+    if (use_direct(&g, og, cg))
+        return emit_direct(l, x, w, b, y, &g, o, og, cg, 0, 0);
     int direct = is_pointwise(&g);
     int64_t nb = direct ? g.n : chunk_of(g.n, k * p);
     if (!direct)
@@ -149,6 +215,16 @@ static enum cg_status lower_conv_transpose2d(struct cg_lower *l)
     int64_t oc = cg_lower_dim(l, y, 1), oh = cg_lower_dim(l, y, 2), ow = cg_lower_dim(l, y, 3);
     int64_t cig = g.c / g.groups, ocg = oc / g.groups, hw = g.h * g.w;
     int64_t mg = ocg * g.kh * g.kw, kt = oc * g.kh * g.kw;
+    if (g.n == 0 || oc == 0 || oh * ow == 0)
+        return CG_OK;
+    if (g.s[0] == 1 && g.s[1] == 1 && use_direct(&g, ocg, cig)) {
+        struct geom dg = g; /* the equivalent stride-1 direct conv over x */
+        dg.oh = oh;
+        dg.ow = ow;
+        dg.p[0] = g.d[0] * (g.kh - 1) - g.p[0];
+        dg.p[1] = g.d[1] * (g.kw - 1) - g.p[1];
+        return emit_direct(l, x, w, b, y, &dg, oc, ocg, cig, 1, 0);
+    }
     int64_t nb = chunk_of(g.n, kt * hw);
     CG_TRY(cg_lower_scratch(l, (size_t)(nb * kt * hw)));
     for (int64_t n0 = 0; n0 < g.n; n0 += nb) {
