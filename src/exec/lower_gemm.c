@@ -11,6 +11,7 @@
 #include <clblast_c.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/runtime.h"
@@ -188,8 +189,66 @@ enum cg_status cg_gemm_self_check(struct cg_device *dev, int *stride0_ok, struct
     return st;
 }
 
+/* ---- our own GEMM kernels (cl/gemm.cl) ---- */
+
+/* Whether d runs on cl/gemm.cl rather than CLBlast: env CLGRAPH_GEMM=clblast or =own forces
+ * one; otherwise every case the kernels cover (all but A^T B^T), as measured on PoCL
+ * (bench/README.md: faster for every GEMM shape of the CIM and CRL-TAC steps, and no kernel
+ * object created per call). */
+static int use_own_gemm(const struct cg_gemm_desc *d)
+{
+    if (d->trans_a && d->trans_b)
+        return 0;
+    const char *v = getenv("CLGRAPH_GEMM");
+    if (v && !strcmp(v, "clblast"))
+        return 0;
+    return 1;
+}
+
+static struct cg_karg gemm_arg(int value, size_t off)
+{
+    return value >= 0 ? CG_KVO(value, (int64_t)off) : CG_KS((int64_t)off);
+}
+
+static enum cg_status emit_own_gemm(struct cg_lower *l, const struct cg_gemm_desc *d)
+{
+    char defs[512] = "";
+    size_t batch = d->batch ? d->batch : 1;
+    cg_defines_add(defs, sizeof defs, "M", (long long)d->m);
+    cg_defines_add(defs, sizeof defs, "N", (long long)d->n);
+    cg_defines_add(defs, sizeof defs, "K", (long long)d->k);
+    cg_defines_add(defs, sizeof defs, "LDA", (long long)d->lda);
+    cg_defines_add(defs, sizeof defs, "LDB", (long long)d->ldb);
+    cg_defines_add(defs, sizeof defs, "LDC", (long long)d->ldc);
+    cg_defines_add(defs, sizeof defs, "SA", (long long)d->a_stride);
+    cg_defines_add(defs, sizeof defs, "SB", (long long)d->b_stride);
+    cg_defines_add(defs, sizeof defs, "SC", (long long)d->c_stride);
+    cg_defines_add(defs, sizeof defs, "BATCH", (long long)batch);
+    cg_defines_add(defs, sizeof defs, "TA", d->trans_a);
+    cg_defines_addf(defs, sizeof defs, "ALPHA", d->alpha);
+    cg_defines_addf(defs, sizeof defs, "BETA", d->beta);
+    struct cg_launch_desc ld;
+    memset(&ld, 0, sizeof ld);
+    ld.source = "gemm.cl";
+    ld.kernel = d->trans_b ? "gemm_nt" : "gemm_nn";
+    ld.defines = defs;
+    ld.dims = 3;
+    ld.gws[0] = d->trans_b ? (d->n + 3) / 4 : (d->n + 7) / 8;
+    ld.gws[1] = (d->m + 3) / 4;
+    ld.gws[2] = batch;
+    ld.lws[0] = ld.lws[1] = ld.lws[2] = 1;
+    ld.has_lws = 1;
+    struct cg_karg args[3] = {gemm_arg(d->a, d->a_off), gemm_arg(d->b, d->b_off),
+                              gemm_arg(d->c, d->c_off)};
+    return cg_lower_kernel(l, &ld, args, 3);
+}
+
 enum cg_status cg_gemm_emit(struct cg_lower *l, const struct cg_gemm_desc *d)
 {
+    if (d->m == 0 || d->n == 0)
+        return CG_OK;
+    if (d->k > 0 && use_own_gemm(d))
+        return emit_own_gemm(l, d);
     int stride0_ok = 0;
     enum cg_status st = cg_gemm_self_check(cg_lower_device(l), &stride0_ok, l->e);
     if (st != CG_OK) /* the message already says which device check failed */
