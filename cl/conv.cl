@@ -154,8 +154,9 @@ __kernel void batch_sum(__global float *part, uint part_off, __global float *y, 
  * g = o / OCG. TRANSPOSED = 0: W is the conv2d weight [OC][ICG][KH][KW]. TRANSPOSED = 1: W is a
  * conv_transpose2d weight [IC][OCG][KH][KW] read flipped (a stride-1 transposed convolution is
  * this convolution with PH = DH*(KH-1) - its pad). One work-item computes VW = 8 consecutive
- * outputs of a row (a float8) for OCB output channels, so every input value loaded is used
- * OCB*KW times. Work-item (xb, oy, n*(OC/OCB) + ob). Gathers only: deterministic. */
+ * outputs of CD_R rows (float8s) for OCB output channels, so every input value loaded is used
+ * OCB*KW times and every weight CD_R times. Work-item (xb, oy / CD_R, n*(OC/OCB) + ob).
+ * Gathers only: deterministic. */
 #ifndef ICG
 #define ICG 1
 #endif
@@ -182,37 +183,129 @@ __kernel void batch_sum(__global float *part, uint part_off, __global float *y, 
 #define CD_W(o, c, ky, kx) w[((o) * ICG + (c)) * (KH * KW) + (ky) * KW + (kx)]
 #endif
 
+#ifndef CD_R
+#define CD_R 1
+#endif
+#define CD_YB ((OH + CD_R - 1) / CD_R)
+
 __kernel void conv_direct(__global float *x, uint x_off, __global float *w, uint w_off,
                           __global float *bias, uint bias_off, __global float *y, uint y_off)
 {
-    int xb = (int)get_global_id(0), oy = (int)get_global_id(1), z = (int)get_global_id(2);
-    if (xb >= CD_XB || oy >= OH || z >= NB * (OC / OCB))
+    int xb = (int)get_global_id(0), yb = (int)get_global_id(1), z = (int)get_global_id(2);
+    if (xb >= CD_XB || yb >= CD_YB || z >= NB * (OC / OCB))
         return;
     x += x_off;
     w += w_off;
     bias += bias_off;
     y += y_off;
     int n = z / (OC / OCB), o0 = (z % (OC / OCB)) * OCB, g = o0 / OCG;
-    int ox0 = xb * CD_VW, ix0 = ox0 * SW - PW;
-    float8 acc[OCB];
+    int ox0 = xb * CD_VW, ix0 = ox0 * SW - PW, oy0 = yb * CD_R;
+    float8 acc[CD_R][OCB];
     for (int j = 0; j < OCB; j++)
+        for (int r = 0; r < CD_R; r++)
 #if HAS_BIAS
-        acc[j] = (float8)(bias[o0 + j]);
+            acc[r][j] = (float8)(bias[o0 + j]);
 #else
-        acc[j] = (float8)(0.0f);
+            acc[r][j] = (float8)(0.0f);
 #endif
     __global const float *xn = x + ((size_t)n * IC + (size_t)g * ICG) * (IH * IW);
     for (int c = 0; c < ICG; c++) {
         for (int ky = 0; ky < KH; ky++) {
-            int iy = oy * SH - PH + ky * DH;
-            if (iy < 0 || iy >= IH)
-                continue;
-            __global const float *row = xn + (c * IH + iy) * IW;
+            float in[CD_R][CD_SPAN];
+#pragma unroll
+            for (int r = 0; r < CD_R; r++) {
+                int iy = (oy0 + r) * SH - PH + ky * DH;
+                int rowok = iy >= 0 && iy < IH;
+                __global const float *row = xn + (c * IH + (rowok ? iy : 0)) * IW;
+#pragma unroll
+                for (int t = 0; t < CD_SPAN; t++) {
+                    int ix = ix0 + t;
+                    in[r][t] = rowok && ix >= 0 && ix < IW ? row[ix] : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int kx = 0; kx < KW; kx++) {
+                float8 v[CD_R];
+#pragma unroll
+                for (int r = 0; r < CD_R; r++)
+                    v[r] = (float8)(in[r][kx * DW], in[r][kx * DW + SW], in[r][kx * DW + 2 * SW],
+                                    in[r][kx * DW + 3 * SW], in[r][kx * DW + 4 * SW],
+                                    in[r][kx * DW + 5 * SW], in[r][kx * DW + 6 * SW],
+                                    in[r][kx * DW + 7 * SW]);
+#pragma unroll
+                for (int j = 0; j < OCB; j++) {
+                    float8 wv = (float8)(CD_W(o0 + j, c, ky, kx));
+#pragma unroll
+                    for (int r = 0; r < CD_R; r++)
+                        acc[r][j] = mad(v[r], wv, acc[r][j]);
+                }
+            }
+        }
+    }
+    for (int r = 0; r < CD_R && oy0 + r < OH; r++)
+        for (int j = 0; j < OCB; j++) {
+            float8 a = acc[r][j];
+#if RELU
+            a = fmax(a, (float8)(0.0f));
+#endif
+            __global float *yr = y + (((size_t)n * OC + o0 + j) * OH + oy0 + r) * OW + ox0;
+            if (ox0 + CD_VW <= OW) {
+                vstore8(a, 0, yr);
+            } else {
+                float t[CD_VW];
+                vstore8(a, 0, t);
+                for (int k = 0; k < CD_VW && ox0 + k < OW; k++)
+                    yr[k] = t[k];
+            }
+        }
+}
+
+/* ---- conv_grad_w_direct: the weight gradient of a convolution, per image, without im2col ----
+ * part[n][o][c][ky][kx] = sum over oy, ox of gy[n][o][oy][ox] * x[n][g*ICG + c][oy*SH - PH +
+ * ky*DH][ox*SW - PW + kx*DW] (zero outside), g = o / OCG; batch_sum then adds the images in
+ * order (deterministic). Work-item (c*KH + ky, o / OCB, n) keeps OCB*KW float8 partial sums
+ * along ox (8 outputs of a row at a time); consecutive work-items share image n (cache). */
+__kernel void conv_grad_w_direct(__global float *x, uint x_off, __global float *gy, uint gy_off,
+                                 __global float *part, uint part_off)
+{
+    int cy = (int)get_global_id(0), ob = (int)get_global_id(1), n = (int)get_global_id(2);
+    if (cy >= ICG * KH || ob >= OC / OCB || n >= NB)
+        return;
+    x += x_off;
+    gy += gy_off;
+    part += part_off;
+    int cl = cy / KH, ky = cy % KH, o0 = ob * OCB, g = o0 / OCG;
+    __global const float *xc = x + ((size_t)n * IC + (size_t)g * ICG + cl) * (IH * IW);
+    __global const float *gyn = gy + ((size_t)n * OC + o0) * (OH * OW);
+    float8 acc[OCB][KW];
+    for (int j = 0; j < OCB; j++)
+        for (int kx = 0; kx < KW; kx++)
+            acc[j][kx] = (float8)(0.0f);
+    for (int oy = 0; oy < OH; oy++) {
+        int iy = oy * SH - PH + ky * DH;
+        if (iy < 0 || iy >= IH)
+            continue;
+        __global const float *row = xc + iy * IW;
+        for (int ox0 = 0; ox0 < OW; ox0 += CD_VW) {
+            int ix0 = ox0 * SW - PW;
             float in[CD_SPAN];
 #pragma unroll
             for (int t = 0; t < CD_SPAN; t++) {
                 int ix = ix0 + t;
                 in[t] = ix >= 0 && ix < IW ? row[ix] : 0.0f;
+            }
+            float8 gv[OCB];
+            if (ox0 + CD_VW <= OW) {
+                for (int j = 0; j < OCB; j++)
+                    gv[j] = vload8(0, gyn + (size_t)j * (OH * OW) + oy * OW + ox0);
+            } else {
+                for (int j = 0; j < OCB; j++) {
+                    float t8[CD_VW];
+                    for (int q = 0; q < CD_VW; q++)
+                        t8[q] = ox0 + q < OW ? gyn[(size_t)j * (OH * OW) + oy * OW + ox0 + q]
+                                             : 0.0f;
+                    gv[j] = vload8(0, t8);
+                }
             }
 #pragma unroll
             for (int kx = 0; kx < KW; kx++) {
@@ -222,23 +315,16 @@ __kernel void conv_direct(__global float *x, uint x_off, __global float *w, uint
                                     in[kx * DW + 7 * SW]);
 #pragma unroll
                 for (int j = 0; j < OCB; j++)
-                    acc[j] = mad(v, (float8)(CD_W(o0 + j, c, ky, kx)), acc[j]);
+                    acc[j][kx] = mad(gv[j], v, acc[j][kx]);
             }
         }
     }
-    for (int j = 0; j < OCB; j++) {
-        float8 a = acc[j];
-#if RELU
-        a = fmax(a, (float8)(0.0f));
-#endif
-        __global float *yr = y + (((size_t)n * OC + o0 + j) * OH + oy) * OW + ox0;
-        if (ox0 + CD_VW <= OW) {
-            vstore8(a, 0, yr);
-        } else {
-            float t[CD_VW];
-            vstore8(a, 0, t);
-            for (int k = 0; k < CD_VW && ox0 + k < OW; k++)
-                yr[k] = t[k];
+    __global float *pn = part + (size_t)n * (OC * ICG * KH * KW);
+    for (int j = 0; j < OCB; j++)
+        for (int kx = 0; kx < KW; kx++) {
+            float8 v = acc[j][kx];
+            float4 h = v.lo + v.hi;
+            float2 h2 = h.lo + h.hi;
+            pn[(((o0 + j) * ICG + cl) * KH + ky) * KW + kx] = h2.x + h2.y;
         }
-    }
 }

@@ -279,6 +279,42 @@ static enum cg_status lower_conv2d_grad_w(struct cg_lower *l)
     g.ow = cg_lower_dim(l, gy, 3);
     int64_t o = cg_lower_dim(l, gy, 1), og = o / g.groups, cg = g.c / g.groups;
     int64_t kg = cg * g.kh * g.kw, k = g.c * g.kh * g.kw, p = g.oh * g.ow;
+    if (g.n == 0 || o == 0 || kg == 0)
+        return CG_OK;
+    if (use_direct(&g, og, cg)) { /* per-image partial sums, then batch_sum */
+        int64_t ocb = og % 8 == 0 ? 8 : og % 4 == 0 ? 4 : og % 2 == 0 ? 2 : 1;
+        CG_TRY(cg_lower_scratch(l, (size_t)(g.n * o * kg)));
+        char defs[512] = "";
+        cg_defines_add(defs, sizeof defs, "NB", g.n);
+        cg_defines_add(defs, sizeof defs, "IC", g.c);
+        cg_defines_add(defs, sizeof defs, "IH", g.h);
+        cg_defines_add(defs, sizeof defs, "IW", g.w);
+        cg_defines_add(defs, sizeof defs, "OC", o);
+        cg_defines_add(defs, sizeof defs, "OH", g.oh);
+        cg_defines_add(defs, sizeof defs, "OW", g.ow);
+        cg_defines_add(defs, sizeof defs, "ICG", cg);
+        cg_defines_add(defs, sizeof defs, "OCG", og);
+        cg_defines_add(defs, sizeof defs, "OCB", ocb);
+        window_defines(&g, defs, sizeof defs);
+        struct cg_launch_desc d;
+        memset(&d, 0, sizeof d);
+        d.source = "conv.cl";
+        d.kernel = "conv_grad_w_direct";
+        d.defines = defs;
+        d.dims = 3;
+        d.gws[0] = (size_t)(cg * g.kh);
+        d.gws[1] = (size_t)(o / ocb);
+        d.gws[2] = (size_t)g.n;
+        d.lws[0] = d.lws[1] = d.lws[2] = 1;
+        d.has_lws = 1;
+        struct cg_karg args[3] = {CG_KV(x), CG_KV(gy), CG_KS(0)};
+        CG_TRY(cg_lower_kernel(l, &d, args, 3));
+        char sdefs[128] = "";
+        cg_defines_add(sdefs, sizeof sdefs, "NB", g.n);
+        cg_defines_add(sdefs, sizeof sdefs, "M", o * kg);
+        struct cg_karg sargs[2] = {CG_KS(0), CG_KV(gw)};
+        return cg_lower_kernel_1d(l, "conv.cl", "batch_sum", sdefs, o * kg, sargs, 2);
+    }
     int direct = is_pointwise(&g);
     int64_t nb = direct ? g.n : chunk_of(g.n, k * p);
     int64_t col = direct ? 0 : nb * k * p, parts = g.n > 1 ? g.n * o * kg : 0;
