@@ -4,10 +4,11 @@
  * Sizes, leading dimensions, strides, transposes and the scalars are -D defines (below, with
  * their defaults); every launch is specialised. Each work-item owns a tile of C and sums over
  * k in order (no atomics, no split-k): results do not depend on scheduling.
- *   gemm_nn: op(B) = B (TB = 0); a work-item computes 4 rows x 8 columns, k outer: one float8
- *            of B row k and 4 scalars of A (A or A^T, TA) per step. Work-item (j/8, i/4, b).
+ *   gemm_nn: op(B) = B (TB = 0); a work-item computes RB rows x NV (16) columns, k outer: one
+ *            float16 of B row k and RB scalars of A (A or A^T, TA) per step. Work-item
+ *            (j/NV, i/RB, b).
  *   gemm_nt: op(B) = B^T (TB = 1): rows of A (TA = 0) and of B are both contiguous in k; a
- *            work-item computes 4 x 4 dot products with float8 partial sums along k, reduced at
+ *            work-item computes 4 x 4 dot products with float16 partial sums along k, reduced at
  *            the end. Work-item (j/4, i/4, b). */
 #ifndef M
 #define M 1
@@ -62,48 +63,65 @@
         *cp_ = BETA == 0.0f ? ALPHA * (v) : ALPHA * (v) + BETA * *cp_;                           \
     } while (0)
 
+#ifndef RB
+#define RB 4
+#endif
+#ifndef NV /* columns per work-item of gemm_nn: 8 or 16 */
+#define NV 16
+#endif
+#if NV == 16
+#define VECN float16
+#define VLOADN vload16
+#define VSTOREN vstore16
+#else
+#define VECN float8
+#define VLOADN vload8
+#define VSTOREN vstore8
+#endif
+
 __kernel void gemm_nn(__global float *a, uint a_off, __global float *b, uint b_off,
                       __global float *c, uint c_off)
 {
     int jb = (int)get_global_id(0), ib = (int)get_global_id(1), bt = (int)get_global_id(2);
-    int j0 = jb * 8, i0 = ib * 4;
+    int j0 = jb * NV, i0 = ib * RB;
     if (j0 >= N || i0 >= M || bt >= BATCH)
         return;
     a += a_off + (size_t)bt * SA;
     b += b_off + (size_t)bt * SB;
     c += c_off + (size_t)bt * SC;
     /* rows past M read row M-1 (never stored) */
-    int r1 = min(i0 + 1, M - 1), r2 = min(i0 + 2, M - 1), r3 = min(i0 + 3, M - 1);
-    float8 c0 = (float8)(0.0f), c1 = c0, c2 = c0, c3 = c0;
-    if (j0 + 8 <= N) {
+    int ri[RB];
+    VECN acc[RB];
+    for (int r = 0; r < RB; r++) {
+        ri[r] = min(i0 + r, M - 1);
+        acc[r] = (VECN)(0.0f);
+    }
+    if (j0 + NV <= N) {
         __global const float *bp = b + j0;
         for (int k = 0; k < K; k++) {
-            float8 bv = vload8(0, bp + (size_t)k * LDB);
-            c0 = mad((float8)(A_AT(i0, k)), bv, c0);
-            c1 = mad((float8)(A_AT(r1, k)), bv, c1);
-            c2 = mad((float8)(A_AT(r2, k)), bv, c2);
-            c3 = mad((float8)(A_AT(r3, k)), bv, c3);
+            VECN bv = VLOADN(0, bp + (size_t)k * LDB);
+#pragma unroll
+            for (int r = 0; r < RB; r++)
+                acc[r] = mad((VECN)(A_AT(ri[r], k)), bv, acc[r]);
         }
     } else {
         for (int k = 0; k < K; k++) {
-            float t[8];
-            for (int q = 0; q < 8; q++)
+            float t[NV];
+            for (int q = 0; q < NV; q++)
                 t[q] = j0 + q < N ? b[(size_t)k * LDB + j0 + q] : 0.0f;
-            float8 bv = vload8(0, t);
-            c0 = mad((float8)(A_AT(i0, k)), bv, c0);
-            c1 = mad((float8)(A_AT(r1, k)), bv, c1);
-            c2 = mad((float8)(A_AT(r2, k)), bv, c2);
-            c3 = mad((float8)(A_AT(r3, k)), bv, c3);
+            VECN bv = VLOADN(0, t);
+#pragma unroll
+            for (int r = 0; r < RB; r++)
+                acc[r] = mad((VECN)(A_AT(ri[r], k)), bv, acc[r]);
         }
     }
-    float8 rows[4] = {c0, c1, c2, c3};
-    for (int r = 0; r < 4 && i0 + r < M; r++) {
-        if (j0 + 8 <= N && BETA == 0.0f) {
-            vstore8(ALPHA * rows[r], 0, c + (size_t)(i0 + r) * LDC + j0);
+    for (int r = 0; r < RB && i0 + r < M; r++) {
+        if (j0 + NV <= N && BETA == 0.0f) {
+            VSTOREN(ALPHA * acc[r], 0, c + (size_t)(i0 + r) * LDC + j0);
         } else {
-            float t[8];
-            vstore8(rows[r], 0, t);
-            for (int q = 0; q < 8 && j0 + q < N; q++)
+            float t[NV];
+            VSTOREN(acc[r], 0, t);
+            for (int q = 0; q < NV && j0 + q < N; q++)
                 GEMM_STORE1(i0 + r, j0 + q, t[q]);
         }
     }
@@ -125,16 +143,16 @@ __kernel void gemm_nt(__global float *a, uint a_off, __global float *b, uint b_o
         ap[r] = a + (size_t)min(i0 + r, M - 1) * LDA;
         bp[r] = b + (size_t)min(j0 + r, N - 1) * LDB;
     }
-    float8 acc[4][4];
+    float16 acc[4][4];
     for (int r = 0; r < 4; r++)
         for (int q = 0; q < 4; q++)
-            acc[r][q] = (float8)(0.0f);
+            acc[r][q] = (float16)(0.0f);
     int k = 0;
-    for (; k + 8 <= K; k += 8) {
-        float8 av[4], bv[4];
+    for (; k + 16 <= K; k += 16) {
+        float16 av[4], bv[4];
         for (int r = 0; r < 4; r++) {
-            av[r] = vload8(0, ap[r] + k);
-            bv[r] = vload8(0, bp[r] + k);
+            av[r] = vload16(0, ap[r] + k);
+            bv[r] = vload16(0, bp[r] + k);
         }
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 4; q++)
@@ -143,8 +161,8 @@ __kernel void gemm_nt(__global float *a, uint a_off, __global float *b, uint b_o
     float s[4][4];
     for (int r = 0; r < 4; r++)
         for (int q = 0; q < 4; q++) {
-            float8 v = acc[r][q];
-            float4 h = v.lo + v.hi;
+            float8 v8 = acc[r][q].lo + acc[r][q].hi;
+            float4 h = v8.lo + v8.hi;
             float2 h2 = h.lo + h.hi;
             s[r][q] = h2.x + h2.y;
         }

@@ -1,7 +1,8 @@
-/* lower_gemm.h: GEMM helpers shared by the lowering files that call CLBlast (lower_gemm.c for
+/* lower_gemm.h: GEMM helpers shared by the lowering files that emit GEMMs (lower_gemm.c for
  * linear and matmul, lower_conv.c for the convolutions). Every GEMM a lowering emits goes
- * through cg_gemm_emit, so the device's one-time GEMM self-check runs at compile time before the
- * first GEMM of a device is scheduled. */
+ * through cg_gemm_emit, which chooses cl/gemm.cl (every case but A^T B^T; env
+ * CLGRAPH_GEMM=clblast forces CLBlast) or CLBlast; before the first CLBlast GEMM of a device is
+ * scheduled, the device's one-time GEMM self-check runs at compile time. */
 #ifndef CG_LOWER_GEMM_H
 #define CG_LOWER_GEMM_H
 
@@ -14,8 +15,9 @@
  * results (a probe, not an error when they do not). */
 enum cg_status cg_gemm_self_check(struct cg_device *dev, int *stride0_ok, struct cg_error *e);
 
-/* Emits d (cg_lower_emit_gemm) after the device's self-check; a strided batch with a zero
- * operand stride that the device failed becomes one GEMM per batch entry. */
+/* Emits d: a gemm.cl kernel launch, or (A^T B^T, CLGRAPH_GEMM=clblast) cg_lower_emit_gemm after
+ * the device's self-check, where a strided batch with a zero operand stride that the device
+ * failed becomes one GEMM per batch entry. */
 enum cg_status cg_gemm_emit(struct cg_lower *l, const struct cg_gemm_desc *d);
 
 /* y[i] += b[(i / inner) % c] for i < n (a per-channel bias after a GEMM), from cl/conv.cl. */
