@@ -175,9 +175,9 @@ __kernel void batch_sum(__global float *part, uint part_off, __global float *y, 
 #define CD_VW 8
 #define CD_XB ((OW + CD_VW - 1) / CD_VW)
 #define CD_SPAN ((CD_VW - 1) * SW + (KW - 1) * DW + 1)
-#if TRANSPOSED
+#if TRANSPOSED /* o = o0 + j with j < OCB: the block never crosses a group (OCB divides OCG) */
 #define CD_W(o, c, ky, kx)                                                                      \
-    w[(((o) / OCG * ICG + (c)) * OCG + (o) % OCG) * (KH * KW) + (KH - 1 - (ky)) * KW +          \
+    w[((g * ICG + (c)) * OCG + (o0 - g * OCG) + ((o) - o0)) * (KH * KW) + (KH - 1 - (ky)) * KW + \
       (KW - 1 - (kx))]
 #else
 #define CD_W(o, c, ky, kx) w[((o) * ICG + (c)) * (KH * KW) + (ky) * KW + (kx)]
@@ -260,66 +260,74 @@ __kernel void conv_direct(__global float *x, uint x_off, __global float *w, uint
         }
 }
 
-/* ---- conv_grad_w_direct: the weight gradient of a convolution, per image, without im2col ----
- * part[n][o][c][ky][kx] = sum over oy, ox of gy[n][o][oy][ox] * x[n][g*ICG + c][oy*SH - PH +
- * ky*DH][ox*SW - PW + kx*DW] (zero outside), g = o / OCG; batch_sum then adds the images in
- * order (deterministic). Work-item (c*KH + ky, o / OCB, n) keeps OCB*KW float8 partial sums
- * along ox (8 outputs of a row at a time); consecutive work-items share image n (cache). */
+/* ---- conv_grad_w_direct: the weight gradient of a convolution without im2col ----
+ * part[chunk][o][c][ky][kx] = sum over the chunk's NPW images n, oy, ox of gy[n][o][oy][ox] *
+ * x[n][g*ICG + c][oy*SH - PH + ky*DH][ox*SW - PW + kx*DW] (zero outside), g = o / OCG;
+ * batch_sum then adds the chunks in order (deterministic). Work-item (c*KH + ky, o / OCB, chunk) keeps OCB*KW float8 partial
+ * sums along ox (8 outputs of a row at a time) over the NPW images of its chunk, in order, and
+ * writes one partial per chunk; consecutive work-items share a chunk (cache). */
+#ifndef NPW
+#define NPW 1
+#endif
+#define GW_CHUNKS ((NB + NPW - 1) / NPW)
+
 __kernel void conv_grad_w_direct(__global float *x, uint x_off, __global float *gy, uint gy_off,
                                  __global float *part, uint part_off)
 {
-    int cy = (int)get_global_id(0), ob = (int)get_global_id(1), n = (int)get_global_id(2);
-    if (cy >= ICG * KH || ob >= OC / OCB || n >= NB)
+    int cy = (int)get_global_id(0), ob = (int)get_global_id(1), ch = (int)get_global_id(2);
+    if (cy >= ICG * KH || ob >= OC / OCB || ch >= GW_CHUNKS)
         return;
     x += x_off;
     gy += gy_off;
     part += part_off;
     int cl = cy / KH, ky = cy % KH, o0 = ob * OCB, g = o0 / OCG;
-    __global const float *xc = x + ((size_t)n * IC + (size_t)g * ICG + cl) * (IH * IW);
-    __global const float *gyn = gy + ((size_t)n * OC + o0) * (OH * OW);
     float8 acc[OCB][KW];
     for (int j = 0; j < OCB; j++)
         for (int kx = 0; kx < KW; kx++)
             acc[j][kx] = (float8)(0.0f);
-    for (int oy = 0; oy < OH; oy++) {
-        int iy = oy * SH - PH + ky * DH;
-        if (iy < 0 || iy >= IH)
-            continue;
-        __global const float *row = xc + iy * IW;
-        for (int ox0 = 0; ox0 < OW; ox0 += CD_VW) {
-            int ix0 = ox0 * SW - PW;
-            float in[CD_SPAN];
+    for (int n = ch * NPW; n < ch * NPW + NPW && n < NB; n++) {
+        __global const float *xc = x + ((size_t)n * IC + (size_t)g * ICG + cl) * (IH * IW);
+        __global const float *gyn = gy + ((size_t)n * OC + o0) * (OH * OW);
+        for (int oy = 0; oy < OH; oy++) {
+            int iy = oy * SH - PH + ky * DH;
+            if (iy < 0 || iy >= IH)
+                continue;
+            __global const float *row = xc + iy * IW;
+            for (int ox0 = 0; ox0 < OW; ox0 += CD_VW) {
+                int ix0 = ox0 * SW - PW;
+                float in[CD_SPAN];
 #pragma unroll
-            for (int t = 0; t < CD_SPAN; t++) {
-                int ix = ix0 + t;
-                in[t] = ix >= 0 && ix < IW ? row[ix] : 0.0f;
-            }
-            float8 gv[OCB];
-            if (ox0 + CD_VW <= OW) {
-                for (int j = 0; j < OCB; j++)
-                    gv[j] = vload8(0, gyn + (size_t)j * (OH * OW) + oy * OW + ox0);
-            } else {
-                for (int j = 0; j < OCB; j++) {
-                    float t8[CD_VW];
-                    for (int q = 0; q < CD_VW; q++)
-                        t8[q] = ox0 + q < OW ? gyn[(size_t)j * (OH * OW) + oy * OW + ox0 + q]
-                                             : 0.0f;
-                    gv[j] = vload8(0, t8);
+                for (int t = 0; t < CD_SPAN; t++) {
+                    int ix = ix0 + t;
+                    in[t] = ix >= 0 && ix < IW ? row[ix] : 0.0f;
                 }
-            }
+                float8 gv[OCB];
+                if (ox0 + CD_VW <= OW) {
+                    for (int j = 0; j < OCB; j++)
+                        gv[j] = vload8(0, gyn + (size_t)j * (OH * OW) + oy * OW + ox0);
+                } else {
+                    for (int j = 0; j < OCB; j++) {
+                        float t8[CD_VW];
+                        for (int q = 0; q < CD_VW; q++)
+                            t8[q] = ox0 + q < OW ? gyn[(size_t)j * (OH * OW) + oy * OW + ox0 + q]
+                                                 : 0.0f;
+                        gv[j] = vload8(0, t8);
+                    }
+                }
 #pragma unroll
-            for (int kx = 0; kx < KW; kx++) {
-                float8 v = (float8)(in[kx * DW], in[kx * DW + SW], in[kx * DW + 2 * SW],
-                                    in[kx * DW + 3 * SW], in[kx * DW + 4 * SW],
-                                    in[kx * DW + 5 * SW], in[kx * DW + 6 * SW],
-                                    in[kx * DW + 7 * SW]);
+                for (int kx = 0; kx < KW; kx++) {
+                    float8 v = (float8)(in[kx * DW], in[kx * DW + SW], in[kx * DW + 2 * SW],
+                                        in[kx * DW + 3 * SW], in[kx * DW + 4 * SW],
+                                        in[kx * DW + 5 * SW], in[kx * DW + 6 * SW],
+                                        in[kx * DW + 7 * SW]);
 #pragma unroll
-                for (int j = 0; j < OCB; j++)
-                    acc[j][kx] = mad(gv[j], v, acc[j][kx]);
+                    for (int j = 0; j < OCB; j++)
+                        acc[j][kx] = mad(gv[j], v, acc[j][kx]);
+                }
             }
         }
     }
-    __global float *pn = part + (size_t)n * (OC * ICG * KH * KW);
+    __global float *pn = part + (size_t)ch * (OC * ICG * KH * KW);
     for (int j = 0; j < OCB; j++)
         for (int kx = 0; kx < KW; kx++) {
             float8 v = acc[j][kx];

@@ -32,6 +32,7 @@ static const struct conv_case cases[] = {
     {1, 4, 12, 13, 2, 3, 3, 1, 1, 2, 3, 2, 2, 2, 1},   /* dilation, pad > kernel reach */
     {1, 6, 5, 5, 6, 3, 3, 1, 1, 4, 4, 1, 1, 1, 1},     /* pad 4 > k - 1 */
     {2, 8, 6, 30, 32, 1, 3, 1, 1, 0, 1, 1, 1, 1, 1},   /* 1x3, ocb 8, 4 x-blocks */
+    {19, 2, 6, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* grad_w: 2 images per chunk, 1 left */
 };
 
 static double *to_double(const float *f, size_t n)

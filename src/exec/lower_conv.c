@@ -1,6 +1,12 @@
-/* lower_conv.c: lowering of conv2d, conv_transpose2d and the internal conv2d_grad_w to
- * im2col/col2im kernels (cl/conv.cl) and CLBlast GEMMs (lower_gemm.h), NCHW.
+/* lower_conv.c: lowering of conv2d, conv_transpose2d and the internal conv2d_grad_w, NCHW.
  *
+ * Two paths. The direct kernels of cl/conv.cl (the default for every window larger than 1x1;
+ * measured on PoCL, bench/README.md): conv_direct computes conv2d, and conv_transpose2d with
+ * stride 1 (as a conv2d over x with the weight flipped and pad d*(k-1) - p), bias included;
+ * conv_grad_w_direct computes per-chunk weight gradients that batch_sum adds in order.
+ * CLGRAPH_CONV=gemm|direct forces a path (tests, measurements).
+ *
+ * The im2col/col2im + GEMM path (1x1 windows, strided transposed convs, CLGRAPH_CONV=gemm):
  * conv2d: im2col of a chunk of the batch into scratch ([b][C*kh*kw][OH*OW]), then per group one
  * GEMM strided-batched over the chunk, y[n, g] = w[g] @ col[n, g] (w shared: stride 0), then
  * the bias kernel. A 1x1 conv with stride 1 and no padding skips im2col (x is its own col).
@@ -8,10 +14,7 @@
  * pixel's contributions (deterministic) and adds the bias. conv2d_grad_w: im2col of x, per group
  * part[n, g] = gy[n, g] @ col[n, g]^T, then a kernel sums the parts over the batch in order.
  * The batch is processed in chunks so that the col buffer stays under COL_LIMIT floats.
- * CLBlastSconvgemm is not used: it has no groups argument.
- * Performance work left: the strided-batched GEMMs have small m (output channels per group),
- * so an untuned CLBlast pads them heavily; folding the batch into n (a [K, N*P] col and a
- * transposing epilogue) or a direct conv kernel for small channel counts should be measured. */
+ * GEMMs go through cg_gemm_emit (cl/gemm.cl, or CLBlast). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +128,8 @@ static enum cg_status emit_direct(struct cg_lower *l, int x, int w, int b, int y
     cg_defines_add(defs, sizeof defs, "TRANSPOSED", transposed);
     cg_defines_add(defs, sizeof defs, "HAS_BIAS", b >= 0);
     cg_defines_add(defs, sizeof defs, "RELU", relu);
+    const int64_t rows = 1; /* CD_R = 2 or 4 rows per work-item: measured 10-25% slower on PoCL */
+    cg_defines_add(defs, sizeof defs, "CD_R", rows);
     window_defines(g, defs, sizeof defs);
     struct cg_launch_desc d;
     memset(&d, 0, sizeof d);
@@ -133,7 +138,7 @@ static enum cg_status emit_direct(struct cg_lower *l, int x, int w, int b, int y
     d.defines = defs;
     d.dims = 3;
     d.gws[0] = (size_t)((g->ow + 7) / 8);
-    d.gws[1] = (size_t)g->oh;
+    d.gws[1] = (size_t)((g->oh + rows - 1) / rows);
     d.gws[2] = (size_t)(g->n * (o / ocb));
     d.lws[0] = d.lws[1] = d.lws[2] = 1;
     d.has_lws = 1;
@@ -283,7 +288,13 @@ static enum cg_status lower_conv2d_grad_w(struct cg_lower *l)
         return CG_OK;
     if (use_direct(&g, og, cg)) { /* per-image partial sums, then batch_sum */
         int64_t ocb = og % 8 == 0 ? 8 : og % 4 == 0 ? 4 : og % 2 == 0 ? 2 : 1;
-        CG_TRY(cg_lower_scratch(l, (size_t)(g.n * o * kg)));
+        /* images per work-item: 8 chunks (NPW 1 / 4 / 8 images of 64: batch_sum 87 / 19 / 5 ms
+         * per CRL-TAC step; env CLGRAPH_NPW overrides, for measurements) */
+        int64_t npw = getenv("CLGRAPH_NPW") ? atoi(getenv("CLGRAPH_NPW")) : g.n / 8;
+        if (npw < 1)
+            npw = 1;
+        int64_t chunks = (g.n + npw - 1) / npw;
+        CG_TRY(cg_lower_scratch(l, (size_t)(chunks * o * kg)));
         char defs[512] = "";
         cg_defines_add(defs, sizeof defs, "NB", g.n);
         cg_defines_add(defs, sizeof defs, "IC", g.c);
@@ -295,6 +306,7 @@ static enum cg_status lower_conv2d_grad_w(struct cg_lower *l)
         cg_defines_add(defs, sizeof defs, "ICG", cg);
         cg_defines_add(defs, sizeof defs, "OCG", og);
         cg_defines_add(defs, sizeof defs, "OCB", ocb);
+        cg_defines_add(defs, sizeof defs, "NPW", npw);
         window_defines(&g, defs, sizeof defs);
         struct cg_launch_desc d;
         memset(&d, 0, sizeof d);
@@ -304,13 +316,13 @@ static enum cg_status lower_conv2d_grad_w(struct cg_lower *l)
         d.dims = 3;
         d.gws[0] = (size_t)(cg * g.kh);
         d.gws[1] = (size_t)(o / ocb);
-        d.gws[2] = (size_t)g.n;
+        d.gws[2] = (size_t)chunks;
         d.lws[0] = d.lws[1] = d.lws[2] = 1;
         d.has_lws = 1;
         struct cg_karg args[3] = {CG_KV(x), CG_KV(gy), CG_KS(0)};
         CG_TRY(cg_lower_kernel(l, &d, args, 3));
         char sdefs[128] = "";
-        cg_defines_add(sdefs, sizeof sdefs, "NB", g.n);
+        cg_defines_add(sdefs, sizeof sdefs, "NB", chunks);
         cg_defines_add(sdefs, sizeof sdefs, "M", o * kg);
         struct cg_karg sargs[2] = {CG_KS(0), CG_KV(gw)};
         return cg_lower_kernel_1d(l, "conv.cl", "batch_sum", sdefs, o * kg, sargs, 2);
