@@ -326,7 +326,7 @@ static void prof_cb(void *ctx, const struct cg_exec_prof *p)
     char key[192];
     snprintf(key, sizeof key, "%s / %s", p->op, p->detail);
     prof_add(&prof_kernels, key, p->ms);
-    snprintf(key, sizeof key, "%s %s", p->op, p->value);
+    snprintf(key, sizeof key, "%s %s@%d:%d", p->op, p->value, p->line, p->col);
     prof_add(&prof_nodes, key, p->ms);
 }
 
@@ -615,7 +615,7 @@ int cg_cmd_bench(int argc, char **argv)
         printf("(--profile: every launch of the timed steps records an OpenCL event; step times "
                "above include that overhead)\n");
         prof_print(&prof_kernels, "op / kernel", steps, 40);
-        prof_print(&prof_nodes, "node (op, output value)", steps, 25);
+        prof_print(&prof_nodes, "node (op value@line:col)", steps, 25);
     }
 done:
     cg_model_destroy(m);

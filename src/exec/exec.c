@@ -566,8 +566,8 @@ enum cg_status cg_exec_profile_collect(void (*cb)(void *ctx, const struct cg_exe
         else
             snprintf(kname, sizeof kname, "%s", L->name);
         struct cg_exec_prof p = {cg_ops()[nd->op].name, L->is_gemm ? "gemm" : L->name, kname,
-                                 g->values[nd->out].name ? g->values[nd->out].name : "?",
-                                 L->node, (double)(t1 - t0) * 1e-6};
+                                 g->values[nd->out].name ? g->values[nd->out].name : "",
+                                 L->node, nd->loc.line, nd->loc.col, (double)(t1 - t0) * 1e-6};
         cb(ctx, &p);
     }
     prof.n = 0;

@@ -63,8 +63,9 @@ struct cg_exec_prof {
     const char *op;     /* the node's op ("conv2d") */
     const char *kernel; /* the kernel name, "gemm" for a GEMM */
     const char *detail; /* kernel name, with "m.. n.. k.. b.." for a GEMM */
-    const char *value;  /* the node's output value name */
+    const char *value;  /* the node's output value name ("" when it has none) */
     size_t node;
+    int line, col;      /* where the graph file made the node */
     double ms;
 };
 void cg_exec_profile_start(void);
