@@ -116,7 +116,7 @@ __kernel void gemm_nn(__global float *a, uint a_off, __global float *b, uint b_o
         }
     }
     for (int r = 0; r < RB && i0 + r < M; r++) {
-        if (j0 + NV <= N && BETA == 0.0f) {
+        if ((j0 + NV <= N) & (BETA == 0.0f)) {
             VSTOREN(ALPHA * acc[r], 0, c + (size_t)(i0 + r) * LDC + j0);
         } else {
             float t[NV];
