@@ -145,6 +145,15 @@ static int ot_close(const float *got, const double *want, size_t n, double rtol,
     return 1;
 }
 
+/* A malloc'd double copy of n floats (the references work in double). */
+static inline double *ot_to_double(const float *f, size_t n)
+{
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = f[i];
+    return d;
+}
+
 /* Deterministic test data: smooth, varied, away from 0 by a margin when margin > 0. */
 static void ot_fill(float *x, size_t n, int seed, double margin)
 {

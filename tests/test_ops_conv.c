@@ -29,14 +29,6 @@ static const struct conv_case cases[] = {
     {1, 5, 6, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 0, 0, 1},
 };
 
-static double *to_double(const float *f, size_t n)
-{
-    double *d = malloc(n * sizeof *d);
-    for (size_t i = 0; i < n; i++)
-        d[i] = f[i];
-    return d;
-}
-
 static int64_t conv_out(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d)
 {
     return (n + 2 * p - d * (k - 1) - 1) / s + 1;
@@ -63,33 +55,14 @@ static double conv_dot(const double *w, void *vctx)
     return s;
 }
 
-/* The weight gradient directly: gw[o,c,u,v] = sum over n, i, j of gy[n,o,i,j] x[n, g*cg+c,
- * i*s - p + u*d, j*s - p + v*d]. */
+/* The weight gradient by the double reference of src/ops/ref.c. */
 static void grad_w_ref(const struct conv_case *t, const double *x, const double *gy, double *gw)
 {
-    int64_t oh = conv_out(t->h, t->kh, t->sh, t->ph, t->dh);
-    int64_t ow = conv_out(t->w, t->kw, t->sw, t->pw, t->dw);
-    int64_t cg = t->c / t->groups, og = t->o / t->groups;
-    for (int64_t o = 0; o < t->o; o++)
-        for (int64_t c = 0; c < cg; c++)
-            for (int64_t u = 0; u < t->kh; u++)
-                for (int64_t v = 0; v < t->kw; v++) {
-                    double s = 0;
-                    int64_t ci = o / og * cg + c;
-                    for (int64_t n = 0; n < t->n; n++)
-                        for (int64_t i = 0; i < oh; i++) {
-                            int64_t y = i * t->sh - t->ph + u * t->dh;
-                            if (y < 0 || y >= t->h)
-                                continue;
-                            for (int64_t j = 0; j < ow; j++) {
-                                int64_t xx = j * t->sw - t->pw + v * t->dw;
-                                if (xx >= 0 && xx < t->w)
-                                    s += gy[((n * t->o + o) * oh + i) * ow + j] *
-                                         x[((n * t->c + ci) * t->h + y) * t->w + xx];
-                            }
-                        }
-                    gw[((o * cg + c) * t->kh + u) * t->kw + v] = s;
-                }
+    int64_t xs[4] = {t->n, t->c, t->h, t->w};
+    int64_t gys[4] = {t->n, t->o, conv_out(t->h, t->kh, t->sh, t->ph, t->dh),
+                      conv_out(t->w, t->kw, t->sw, t->pw, t->dw)};
+    cg_ref_conv2d_grad_w(x, xs, gy, gys, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw, t->dh, t->dw,
+                         t->groups, gw);
 }
 
 /* fd: finite differences for the weight gradient, else the direct sum; gtol: its absolute
@@ -128,8 +101,8 @@ static void run_conv2d(const struct conv_case *t, int fd, double gtol)
     const char *fetch[] = {"y", "gw"};
     float *out[2] = {NULL, NULL};
     assert_int_equal(ot_run(text, in, 4, fetch, 2, out, NULL, NULL, 0, NULL), 0);
-    double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)t->o);
-    double *gyd = to_double(gy, ny), *yd = malloc(ny * 8), *gwd = malloc(nw * 8);
+    double *xd = ot_to_double(x, nx), *wd = ot_to_double(w, nw), *bd = ot_to_double(b, (size_t)t->o);
+    double *gyd = ot_to_double(gy, ny), *yd = malloc(ny * 8), *gwd = malloc(nw * 8);
     cg_ref_conv2d(xd, xs, wd, ws, t->bias ? bd : NULL, t->sh, t->sw, t->ph, t->pw, t->dh, t->dw,
                   t->groups, yd);
     assert_true(ot_close(out[0], yd, ny, 1e-4, 1e-5));
@@ -201,7 +174,7 @@ static void test_conv_transpose2d(void **state)
                                {"b", b, NULL, (size_t)t->o}};
         const char *fetch[] = {"y"};
         assert_int_equal(ot_run(text, in, 3, fetch, 1, &y, NULL, NULL, 0, NULL), 0);
-        double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)t->o);
+        double *xd = ot_to_double(x, nx), *wd = ot_to_double(w, nw), *bd = ot_to_double(b, (size_t)t->o);
         double *yd = malloc(ny * 8);
         cg_ref_conv_transpose2d(xd, xs, wd, ws, t->bias ? bd : NULL, t->sh, t->sw, t->ph, t->pw,
                                 t->oph, t->opw, t->dh, t->dw, t->groups, yd);
@@ -293,8 +266,8 @@ static void test_conv_autodiff(void **state)
                                    {"r", r, NULL, ny}};
             const char *wrt[] = {"x", "w", "b"};
             assert_int_equal(ot_run(text, in, 4, NULL, 0, NULL, "loss", wrt, 3, g), 0);
-            struct ad_ctx c = {t, tr, to_double(x, nx), to_double(w, nw), to_double(b, nb),
-                               to_double(r, ny), malloc(ny * 8), ny};
+            struct ad_ctx c = {t, tr, ot_to_double(x, nx), ot_to_double(w, nw), ot_to_double(b, nb),
+                               ot_to_double(r, ny), malloc(ny * 8), ny};
             double *gx = malloc(nx * 8), *gw = malloc(nw * 8), *gb = malloc(nb * 8);
             ot_fd_grad(ad_dot, &c, c.x, nx, 1e-3, gx);
             ot_fd_grad(ad_dot, &c, c.w, nw, 1e-3, gw);

@@ -35,46 +35,19 @@ static const struct conv_case cases[] = {
     {19, 2, 6, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* grad_w: 2 images per chunk, 1 left */
 };
 
-static double *to_double(const float *f, size_t n)
-{
-    double *d = malloc(n * sizeof *d);
-    for (size_t i = 0; i < n; i++)
-        d[i] = f[i];
-    return d;
-}
-
 static int64_t conv_out(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d)
 {
     return (n + 2 * p - d * (k - 1) - 1) / s + 1;
 }
 
-/* The weight gradient directly: gw[o,c,u,v] = sum over n, i, j of gy[n,o,i,j] x[n, g*cg+c,
- * i*s - p + u*d, j*s - p + v*d]. */
+/* The weight gradient by the double reference of src/ops/ref.c. */
 static void grad_w_ref(const struct conv_case *t, const double *x, const double *gy, double *gw)
 {
-    int64_t oh = conv_out(t->h, t->kh, t->sh, t->ph, t->dh);
-    int64_t ow = conv_out(t->w, t->kw, t->sw, t->pw, t->dw);
-    int64_t cg = t->c / t->groups, og = t->o / t->groups;
-    for (int64_t o = 0; o < t->o; o++)
-        for (int64_t c = 0; c < cg; c++)
-            for (int64_t u = 0; u < t->kh; u++)
-                for (int64_t v = 0; v < t->kw; v++) {
-                    double s = 0;
-                    int64_t ci = o / og * cg + c;
-                    for (int64_t n = 0; n < t->n; n++)
-                        for (int64_t i = 0; i < oh; i++) {
-                            int64_t y = i * t->sh - t->ph + u * t->dh;
-                            if (y < 0 || y >= t->h)
-                                continue;
-                            for (int64_t j = 0; j < ow; j++) {
-                                int64_t xx = j * t->sw - t->pw + v * t->dw;
-                                if (xx >= 0 && xx < t->w)
-                                    s += gy[((n * t->o + o) * oh + i) * ow + j] *
-                                         x[((n * t->c + ci) * t->h + y) * t->w + xx];
-                            }
-                        }
-                    gw[((o * cg + c) * t->kh + u) * t->kw + v] = s;
-                }
+    int64_t xs[4] = {t->n, t->c, t->h, t->w};
+    int64_t gys[4] = {t->n, t->o, conv_out(t->h, t->kh, t->sh, t->ph, t->dh),
+                      conv_out(t->w, t->kw, t->sw, t->pw, t->dw)};
+    cg_ref_conv2d_grad_w(x, xs, gy, gys, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw, t->dh, t->dw,
+                         t->groups, gw);
 }
 
 static void run_conv2d(const struct conv_case *t, size_t k, const char *path)
@@ -110,8 +83,8 @@ static void run_conv2d(const struct conv_case *t, size_t k, const char *path)
                            {"gy", gy, NULL, ny}};
     const char *fetch[] = {"y", "gw"};
     assert_int_equal(ot_run(text, in, 4, fetch, 2, out, NULL, NULL, 0, NULL), 0);
-    double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)t->o);
-    double *yd = malloc(ny * 8), *gyd = to_double(gy, ny), *gwd = malloc(nw * 8);
+    double *xd = ot_to_double(x, nx), *wd = ot_to_double(w, nw), *bd = ot_to_double(b, (size_t)t->o);
+    double *yd = malloc(ny * 8), *gyd = ot_to_double(gy, ny), *gwd = malloc(nw * 8);
     cg_ref_conv2d(xd, xs, wd, ws, t->bias ? bd : NULL, t->sh, t->sw, t->ph, t->pw, t->dh, t->dw,
                   t->groups, yd);
     if (!ot_close(out[0], yd, ny, 1e-4, 1e-5))
@@ -160,7 +133,7 @@ static void run_conv_transpose2d(const struct conv_case *t, size_t k, const char
     struct ot_feed in[] = {{"x", x, NULL, nx}, {"w", w, NULL, nw}, {"b", b, NULL, (size_t)t->o}};
     const char *fetch[] = {"y"};
     assert_int_equal(ot_run(text, in, 3, fetch, 1, &y, NULL, NULL, 0, NULL), 0);
-    double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)t->o);
+    double *xd = ot_to_double(x, nx), *wd = ot_to_double(w, nw), *bd = ot_to_double(b, (size_t)t->o);
     double *yd = malloc(ny * 8);
     cg_ref_conv_transpose2d(xd, xs, wd, ws, t->bias ? bd : NULL, 1, 1, t->ph, t->pw, 0, 0, t->dh,
                             t->dw, t->groups, yd);

@@ -29,14 +29,6 @@ static void shape_str(int r, const int64_t *s, char *buf, size_t n)
     snprintf(buf + used, n - used, "]");
 }
 
-static double *to_double(const float *f, size_t n)
-{
-    double *d = malloc(n * sizeof *d);
-    for (size_t i = 0; i < n; i++)
-        d[i] = f[i];
-    return d;
-}
-
 struct mm_case {
     int ra, rb;
     int64_t as[4], bs[4];
@@ -76,7 +68,7 @@ static void test_matmul(void **state)
         struct ot_feed in[] = {{"a", a, NULL, na}, {"b", b, NULL, nb}};
         const char *fetch[] = {"y"};
         assert_int_equal(ot_run(text, in, 2, fetch, 1, &y, NULL, NULL, 0, NULL), 0);
-        double *ad = to_double(a, na), *bd = to_double(b, nb), *yd = malloc(ny * 8);
+        double *ad = ot_to_double(a, na), *bd = ot_to_double(b, nb), *yd = malloc(ny * 8);
         cg_ref_matmul(ad, t->ra, t->as, bd, t->rb, t->bs, yd);
         if (!ot_close(y, yd, ny, 1e-5, 1e-5))
             fail_msg("matmul case %zu: %s @ %s", c, sa, sb);
@@ -124,7 +116,7 @@ static void test_linear(void **state)
                                 {"b", b, NULL, (size_t)t->out}};
         const char *fetch[] = {"y"};
         assert_int_equal(ot_run(text, in_, 3, fetch, 1, &y, NULL, NULL, 0, NULL), 0);
-        double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, (size_t)t->out);
+        double *xd = ot_to_double(x, nx), *wd = ot_to_double(w, nw), *bd = ot_to_double(b, (size_t)t->out);
         double *yd = malloc(ny * 8);
         cg_ref_linear(xd, (int64_t)rows, in, wd, t->out, t->bias ? bd : NULL, yd);
         if (!ot_close(y, yd, ny, 1e-5, 1e-5))
@@ -181,7 +173,7 @@ static void test_matmul_grad(void **state)
         struct ot_feed in[] = {{"a", a, NULL, na}, {"b", b, NULL, nb}, {"r", r, NULL, ny}};
         const char *wrt[] = {"a", "b"};
         assert_int_equal(ot_run(text, in, 3, NULL, 0, NULL, "loss", wrt, 2, g), 0);
-        struct mm_fd ctx = {t, to_double(a, na), to_double(b, nb), to_double(r, ny),
+        struct mm_fd ctx = {t, ot_to_double(a, na), ot_to_double(b, nb), ot_to_double(r, ny),
                             malloc(ny * 8), ny};
         double *ga = malloc(na * 8), *gb = malloc(nb * 8);
         ot_fd_grad(mm_dot, &ctx, ctx.a, na, 1e-4, ga);

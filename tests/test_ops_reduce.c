@@ -20,14 +20,6 @@
 #define ATOL 2e-5
 #define FD_MAX 600 /* finite differences only for inputs up to this size */
 
-static double *to_double(const float *x, size_t n)
-{
-    double *d = malloc((n ? n : 1) * sizeof *d);
-    for (size_t i = 0; i < n; i++)
-        d[i] = x[i];
-    return d;
-}
-
 static size_t numel(int rank, const int64_t *d)
 {
     size_t n = 1;
@@ -129,7 +121,7 @@ static void run_red(const struct red_case *t, int seed)
     float *x = malloc(nx * 4), *r = malloc(ny * 4);
     ot_fill(x, nx, seed, 0);
     ot_fill(r, ny, seed + 7, 0.1);
-    double *xd = to_double(x, nx), *rd = to_double(r, ny), *yd = malloc(ny * 8);
+    double *xd = ot_to_double(x, nx), *rd = ot_to_double(r, ny), *yd = malloc(ny * 8);
     struct ot_feed in[] = {{"x", x, NULL, nx}, {"r", r, NULL, ny}};
     const char *fetch[] = {"y"}, *wrt[] = {"x"};
     float *y = NULL, *gx = NULL;
@@ -250,7 +242,7 @@ static void test_sum_to(void **state)
                  xs, ls);
         float *x = malloc(nx * 4), *like = calloc(nl, 4), *g = NULL;
         ot_fill(x, nx, (int)k, 0);
-        double *xd = to_double(x, nx), *want = malloc(nl * 8);
+        double *xd = ot_to_double(x, nx), *want = malloc(nl * 8);
         cg_ref_reduce(CG_OP_sum, xd, rx, xsz, mask, 0, want);
         struct ot_feed in[] = {{"x", x, NULL, nx}, {"like", like, NULL, nl}};
         const char *fetch[] = {"g"};
@@ -294,7 +286,7 @@ static void test_binary_bcast_grad(void **state)
     assert_int_equal(ot_run("input a : f32[3, 1, 5]\ninput b : f32[4, 1]\n"
                             "input r : f32[3, 4, 5]\ny = a * b\nloss = sum(y * r)\n",
                             in, 3, NULL, 0, NULL, "loss", wrt, 2, gx), 0);
-    double *ad = to_double(a, 15), *bd = to_double(b, 4), *rd = to_double(r, 60), y[60], g[15];
+    double *ad = ot_to_double(a, 15), *bd = ot_to_double(b, 4), *rd = ot_to_double(r, 60), y[60], g[15];
     struct bin_fd c = {{3, 1, 5}, {4, 1, 0}, bd, rd, y};
     ot_fd_grad(bin_dot, &c, ad, 15, 1e-4, g);
     assert_true(ot_close(gx[0], g, 15, RTOL, ATOL));
@@ -380,7 +372,7 @@ static void test_softmax(void **state)
         ot_fill(r, n, (int)k + 9, 0);
         for (size_t i = 0; i < n; i++)
             x[i] *= 3.0f;
-        double *xd = to_double(x, n), *rd = to_double(r, n), *yd = malloc(n * 8);
+        double *xd = ot_to_double(x, n), *rd = ot_to_double(r, n), *yd = malloc(n * 8);
         struct ot_feed in[] = {{"x", x, NULL, n}, {"r", r, NULL, n}};
         const char *fetch[] = {"y"}, *wrt[] = {"x"};
         int want_grad = n <= FD_MAX;
@@ -478,7 +470,7 @@ static void test_losses(void **state)
         const char *fetch[] = {"ce", "nl", "acc"}, *wrt[] = {"z"};
         int want_grad = nz <= 2000;
         assert_int_equal(ot_run(text, in, 2, fetch, 3, out, "loss", wrt, want_grad, gx), 0);
-        double *zd = to_double(z, nz);
+        double *zd = ot_to_double(z, nz);
         double ce = cg_ref_cross_entropy(zd, n, c, y), nl = cg_ref_nll(zd, n, c, y),
                acc = cg_ref_accuracy(zd, n, c, y);
         assert_true(ot_close(out[0], &ce, 1, RTOL, ATOL));

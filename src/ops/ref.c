@@ -500,6 +500,36 @@ void cg_ref_conv2d(const double *x, const int64_t xs[4], const double *w, const 
         }
 }
 
+void cg_ref_conv2d_grad_w(const double *x, const int64_t xs[4], const double *gy,
+                          const int64_t gys[4], int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                          int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups,
+                          double *gw)
+{
+    int64_t n = xs[0], c = xs[1], h = xs[2], w = xs[3];
+    int64_t o = gys[1], oh = gys[2], ow = gys[3];
+    int64_t cg = c / groups, og = o / groups;
+    for (int64_t oc = 0; oc < o; oc++)
+        for (int64_t ic = 0; ic < cg; ic++)
+            for (int64_t u = 0; u < kh; u++)
+                for (int64_t v = 0; v < kw; v++) {
+                    double s = 0;
+                    int64_t ci = oc / og * cg + ic;
+                    for (int64_t b = 0; b < n; b++)
+                        for (int64_t i = 0; i < oh; i++) {
+                            int64_t y = i * sh - ph + u * dh;
+                            if (y < 0 || y >= h)
+                                continue;
+                            for (int64_t j = 0; j < ow; j++) {
+                                int64_t xx = j * sw - pw + v * dw;
+                                if (xx >= 0 && xx < w)
+                                    s += gy[((b * o + oc) * oh + i) * ow + j] *
+                                         x[((b * c + ci) * h + y) * w + xx];
+                            }
+                        }
+                    gw[((oc * cg + ic) * kh + u) * kw + v] = s;
+                }
+}
+
 /* Written as the scatter that defines it: input pixel (iy, ix) of channel c adds
  * x * w[c, oc, ky, kx] to output (iy*sh - ph + ky*dh, ix*sw - pw + kx*dw). */
 void cg_ref_conv_transpose2d(const double *x, const int64_t xs[4], const double *w,

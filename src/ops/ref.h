@@ -104,6 +104,15 @@ void cg_ref_conv2d(const double *x, const int64_t xs[4], const double *w, const 
                    const double *b, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
                    int64_t dw, int64_t groups, double *y);
 
+/* The weight gradient of conv2d (the internal op conv2d_grad_w): for x [N, C, H, W] and the
+ * output gradient gy [N, O, OH, OW], gw [O, C/groups, kh, kw] = sum over n, i, j of
+ * gy[n, o, i, j] * x[n, group(o)*C/groups + c, i*sh - ph + u*dh, j*sw - pw + v*dw] (zero
+ * padding). */
+void cg_ref_conv2d_grad_w(const double *x, const int64_t xs[4], const double *gy,
+                          const int64_t gys[4], int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                          int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups,
+                          double *gw);
+
 /* conv_transpose2d: x [N,C,H,W], w [C, O/groups, KH, KW], b [O] or NULL; y [N, O, OH, OW] with
  * OH = (H-1)sh - 2ph + dh(KH-1) + oph + 1, likewise OW (the adjoint of conv2d). */
 void cg_ref_conv_transpose2d(const double *x, const int64_t xs[4], const double *w,
