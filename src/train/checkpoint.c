@@ -2,6 +2,7 @@
  * atomically (checkpoint.h). */
 #include "train/checkpoint.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +90,9 @@ enum cg_status cg_ckpt_save(struct cg_model *m, const char *path, const struct c
     return st;
 }
 
-enum cg_status cg_ckpt_load(struct cg_model *m, const char *path, struct cg_st_file *f,
-                            struct cg_error *e)
+enum cg_status cg_ckpt_read(const char *path, struct cg_st_file *f, struct cg_error *e)
 {
-    const struct cg_graph *g = cg_model_graph(m);
-    struct cg_exec *x = cg_model_exec(m);
     CG_TRY(cg_st_read(path, f, e));
-    enum cg_status st = CG_OK;
     const char *want = cg_st_meta_get(f, "data_fnv1a64");
     if (f->ntensors) {
         const char *d0 = f->tensors[0].data;
@@ -104,10 +101,23 @@ enum cg_status cg_ckpt_load(struct cg_model *m, const char *path, struct cg_st_f
         char have[32];
         snprintf(have, sizeof have, "%016llx",
                  (unsigned long long)cg_fnv1a(CG_FNV_INIT, d0, len));
-        if (!want || strcmp(want, have))
-            st = cg_error_set(e, CG_ERR_INPUT, "%s: error: corrupt checkpoint: the data hash is "
-                              "%s, the header says %s", path, have, want ? want : "nothing");
+        if (!want || strcmp(want, have)) {
+            enum cg_status st = cg_error_set(e, CG_ERR_INPUT, "%s: error: corrupt checkpoint: "
+                                             "the data hash is %s, the header says %s", path,
+                                             have, want ? want : "nothing");
+            cg_st_free(f);
+            return st;
+        }
     }
+    return CG_OK;
+}
+
+enum cg_status cg_ckpt_apply(struct cg_model *m, const char *path, const struct cg_st_file *f,
+                             int params_only, struct cg_error *e)
+{
+    const struct cg_graph *g = cg_model_graph(m);
+    struct cg_exec *x = cg_model_exec(m);
+    enum cg_status st = CG_OK;
     char b1[256];
     for (size_t p = 0; p < g->nparams && st == CG_OK; p++) {
         const struct cg_param *par = &g->params[p];
@@ -133,6 +143,8 @@ enum cg_status cg_ckpt_load(struct cg_model *m, const char *path, struct cg_st_f
         }
     }
     for (int i = 0; i < f->ntensors && st == CG_OK; i++) {
+        if (params_only && strchr(f->tensors[i].name, ':'))
+            continue;
         size_t p;
         for (p = 0; p < g->nparams; p++)
             if (!strcmp(g->params[p].name, f->tensors[i].name))
@@ -146,7 +158,35 @@ enum cg_status cg_ckpt_load(struct cg_model *m, const char *path, struct cg_st_f
         const struct cg_st_tensor *t = cg_st_tensor(f, g->params[p].name);
         st = cg_exec_write(x, g->params[p].value, t->data, t->nbytes, e);
     }
+    return st;
+}
+
+enum cg_status cg_ckpt_load(struct cg_model *m, const char *path, struct cg_st_file *f,
+                            struct cg_error *e)
+{
+    CG_TRY(cg_ckpt_read(path, f, e));
+    enum cg_status st = cg_ckpt_apply(m, path, f, 0, e);
     if (st != CG_OK)
         cg_st_free(f);
     return st;
+}
+
+int64_t cg_ckpt_newest(const char *rundir, char *path, size_t n)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", rundir);
+    DIR *d = opendir(dir);
+    int64_t best = -1;
+    if (!d)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        unsigned long long s;
+        char tail[32];
+        if (sscanf(de->d_name, "step-%llu.safetensor%31s", &s, tail) == 2 && !strcmp(tail, "s")
+            && (int64_t)s > best && (size_t)snprintf(path, n, "%s/%s", dir, de->d_name) < n)
+            best = (int64_t)s;
+    }
+    closedir(d);
+    return best;
 }

@@ -30,4 +30,19 @@ enum cg_status cg_ckpt_save(struct cg_model *m, const char *path, const struct c
 enum cg_status cg_ckpt_load(struct cg_model *m, const char *path, struct cg_st_file *f,
                             struct cg_error *e);
 
+/* The same in two parts, for a reader that compiles several models from one checkpoint
+ * (`clgraph eval`): cg_ckpt_read reads and validates path (format, data hash) into *f (the
+ * caller owns it: cg_st_free; on failure it is empty); cg_ckpt_apply checks that f fits m and
+ * only then writes the tensors into m. With params_only, f's optimizer-state entries (names
+ * with a ':', "w:exp_avg") are ignored, so a model compiled without training (no state) takes
+ * a training checkpoint's parameters; every parameter of m must still be in f with its dtype
+ * and shape, and f may hold no other parameter. Errors (CG_ERR_INPUT) name path. */
+enum cg_status cg_ckpt_read(const char *path, struct cg_st_file *f, struct cg_error *e);
+enum cg_status cg_ckpt_apply(struct cg_model *m, const char *path, const struct cg_st_file *f,
+                             int params_only, struct cg_error *e);
+
+/* The highest step N of RUNDIR/checkpoints/step-N.safetensors (temporary files ignored), or -1
+ * when there is none; fills path (n bytes) with its path. */
+int64_t cg_ckpt_newest(const char *rundir, char *path, size_t n);
+
 #endif

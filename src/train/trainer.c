@@ -23,6 +23,7 @@
 #include "ops/registry.h"
 #include "passes/optim.h"
 #include "runtime/runtime.h"
+#include "train/binding.h"
 #include "train/checkpoint.h"
 
 #define MAX_INPUTS 32
@@ -61,11 +62,6 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static const char *sampler_kind_name(enum cg_sampler_kind k)
-{
-    return k == CG_SAMPLER_TRIPLET ? "triplet" : k == CG_SAMPLER_PAIRS ? "pairs" : "plain";
-}
-
 /* ---- run directory ---- */
 
 static enum cg_status mkdir_p(const char *path, int *created, struct cg_error *e)
@@ -88,125 +84,6 @@ static enum cg_status mkdir_p(const char *path, int *created, struct cg_error *e
         return cg_error_set(e, CG_ERR_INPUT, "%s: error: cannot create the run directory: %s",
                             path, strerror(errno));
     }
-    return CG_OK;
-}
-
-/* The highest step of RUNDIR/checkpoints/step-*.safetensors (temporary files ignored), or -1;
- * fills path with it. */
-static int64_t newest_checkpoint(const char *rundir, char *path, size_t n)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/checkpoints", rundir);
-    DIR *d = opendir(dir);
-    int64_t best = -1;
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        unsigned long long s;
-        char tail[32];
-        if (sscanf(de->d_name, "step-%llu.safetensor%31s", &s, tail) == 2 && !strcmp(tail, "s")
-            && (int64_t)s > best && (size_t)snprintf(path, n, "%s/%s", dir, de->d_name) < n)
-            best = (int64_t)s;
-    }
-    closedir(d);
-    return best;
-}
-
-/* ---- data ---- */
-
-static enum cg_status load_data(struct cg_trainer *t, struct cg_error *e)
-{
-    const char *spec = t->cfg.data;
-    struct stat sb;
-    if (strchr(spec, '/') || (stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode)))
-        return cg_dataset_load(spec, &t->ds, e);
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", spec);
-    struct cg_data_param params[16];
-    int n = 0;
-    uint64_t seed = 0;
-    char *colon = strchr(buf, ':');
-    if (colon) {
-        *colon = 0;
-        for (char *kv = strtok(colon + 1, ","); kv; kv = strtok(NULL, ",")) {
-            char *eq = strchr(kv, '=');
-            if (!eq || eq == kv)
-                return cg_error_set(e, CG_ERR_INPUT, "error: --data %s: expected key=value "
-                                    "after the data set name, got '%s'", spec, kv);
-            *eq = 0;
-            if (!strcmp(kv, "seed")) {
-                char *end;
-                seed = strtoull(eq + 1, &end, 10);
-                if (*end || !eq[1])
-                    return cg_error_set(e, CG_ERR_INPUT, "error: --data %s: seed expects a "
-                                        "non-negative integer", spec);
-                continue;
-            }
-            if (n == 16)
-                return cg_error_set(e, CG_ERR_INPUT, "error: --data %s: too many parameters",
-                                    spec);
-            params[n].key = kv;
-            params[n++].value = eq + 1;
-        }
-    }
-    size_t nb;
-    const struct cg_builder_def *defs = cg_dataset_builders(&nb);
-    size_t i;
-    for (i = 0; i < nb && strcmp(defs[i].name, buf); i++)
-        ;
-    if (i == nb) {
-        struct cg_buf names = {0};
-        for (size_t k = 0; k < nb; k++)
-            cg_buf_printf(&names, "%s%s", k ? ", " : "", defs[k].name);
-        enum cg_status st = cg_error_set(e, CG_ERR_INPUT, "error: --data %s: no data set named "
-                                         "'%s' and no such directory", spec, buf);
-        cg_error_note(e, "note: data sets: %s (clgraph data list)", cg_buf_str(&names));
-        cg_buf_free(&names);
-        return st;
-    }
-    return cg_dataset_build(buf, params, n, seed, &t->ds, e);
-}
-
-/* The graph's inputs as the sampler sees them (per-example shapes), and the sampler kind. */
-static enum cg_status describe_inputs(struct cg_trainer *t, struct cg_error *e)
-{
-    const struct cg_graph *g = t->g;
-    size_t n = cg_graph_count(g, CG_INPUTS);
-    if (n == 0 || n > MAX_INPUTS)
-        return cg_error_set(e, CG_ERR_INPUT, "%s: error: the graph has %zu inputs; train needs "
-                            "1 to %d", t->graph_path, n, MAX_INPUTS);
-    int has[5] = {0}; /* x xp xn y x_pos */
-    for (size_t i = 0; i < n; i++) {
-        struct cg_tensor_desc d;
-        cg_graph_describe(g, CG_INPUTS, i, &d);
-        if (d.rank < 1 || d.rank - 1 > CG_FIELD_MAX_RANK)
-            return cg_error_set(e, CG_ERR_INPUT, "%s: error: input '%s' is %s; train needs a "
-                                "batch dimension first", t->graph_path, d.name, d.shape_text);
-        if (d.dims[0] >= 0 && d.dims[0] != t->cfg.batch)
-            return cg_error_set(e, CG_ERR_INPUT, "%s: error: input '%s' is %s, but --batch is "
-                                "%lld", t->graph_path, d.name, d.shape_text,
-                                (long long)t->cfg.batch);
-        struct cg_input_desc *in = &t->inputs[i];
-        snprintf(t->input_names[i], sizeof t->input_names[i], "%s", d.name);
-        in->name = t->input_names[i];
-        in->is_int = d.is_int;
-        in->rank = d.rank - 1;
-        for (int k = 1; k < d.rank; k++) {
-            if (d.dims[k] < 0)
-                return cg_error_set(e, CG_ERR_INPUT, "%s: error: input '%s' is %s; only the "
-                                    "first (batch) dimension may be symbolic", t->graph_path,
-                                    d.name, d.shape_text);
-            in->dims[k - 1] = d.dims[k];
-        }
-        const char *known[5] = {"x", "xp", "xn", "y", "x_pos"};
-        for (int k = 0; k < 5; k++)
-            has[k] |= !strcmp(d.name, known[k]);
-    }
-    t->ninputs = (int)n;
-    t->scfg.kind = has[0] && has[1] && has[2] && has[3] ? CG_SAMPLER_TRIPLET
-                 : has[0] && has[4]                     ? CG_SAMPLER_PAIRS
-                                                        : CG_SAMPLER_PLAIN;
     return CG_OK;
 }
 
@@ -248,7 +125,7 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
     c->rundir = t->rundir;
     struct cg_st_file saved = {0};
     if (c->resume) {
-        if (newest_checkpoint(t->rundir, t->ckpt_path, sizeof t->ckpt_path) < 0)
+        if (cg_ckpt_newest(t->rundir, t->ckpt_path, sizeof t->ckpt_path) < 0)
             return cg_error_set(e, CG_ERR_INPUT, "%s: error: --resume: no checkpoint in "
                                 "%s/checkpoints (nothing to resume)", t->rundir, t->rundir);
         CG_TRY(cg_st_read(t->ckpt_path, &saved, e));
@@ -302,7 +179,7 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
     }
     /* The run directory: created and writable before any work; not a run unless resuming. */
     char probe[4200], path[4200];
-    if (!c->resume && newest_checkpoint(t->rundir, path, sizeof path) >= 0)
+    if (!c->resume && cg_ckpt_newest(t->rundir, path, sizeof path) >= 0)
         return cg_error_set(e, CG_ERR_INPUT, "%s: error: already holds a run (%s); continue it "
                             "with --resume %s, or choose another --out", t->rundir, path,
                             t->rundir);
@@ -322,8 +199,9 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
                             "run's copy is %s/graph.graph", c->graph, t->ckpt_path, t->graph_hash,
                             saved_hash_copy, t->rundir);
     CG_TRY(cg_graph_load(c->graph, &t->g, e));
-    CG_TRY(describe_inputs(t, e));
-    CG_TRY(load_data(t, e));
+    CG_TRY(cg_inputs_describe(t->g, c->graph, c->batch, t->inputs, t->input_names, MAX_INPUTS,
+                              &t->ninputs, &t->scfg.kind, e));
+    CG_TRY(cg_data_open(c->data, &t->ds, e));
     t->scfg.batch = (size_t)c->batch;
     t->scfg.seed = (uint64_t)c->seed;
     CG_TRY(cg_sampler_create(&t->ds->train, t->inputs, t->ninputs, &t->scfg, &t->train_s, e));
@@ -400,7 +278,7 @@ static enum cg_status write_config(struct cg_trainer *t, uint64_t spe, struct cg
     cg_buf_printf(&b, "},\n  \"data_seed\": %llu,\n  \"train_examples\": %zu,\n"
                   "  \"test_examples\": %zu,\n  \"sampler\": \"%s\",\n  \"inputs\": [",
                   (unsigned long long)t->ds->seed, t->ds->train.count, t->ds->test.count,
-                  sampler_kind_name(t->scfg.kind));
+                  cg_sampler_kind_name(t->scfg.kind));
     for (int i = 0; i < t->ninputs; i++)
         cg_buf_printf(&b, "%s\"%s\"", i ? ", " : "", t->inputs[i].name);
     cg_buf_printf(&b, "],\n  \"epochs\": %lld,\n  \"steps\": %lld,\n  \"steps_per_epoch\": %llu,"
@@ -541,7 +419,7 @@ static enum cg_status save_checkpoint(struct cg_trainer *t, struct cg_loader *L,
         {"sampler_seed", v[3]},
         {"sampler_epoch", v[4]},
         {"sampler_step", v[5]},
-        {"sampler", (char *)sampler_kind_name(t->scfg.kind)},
+        {"sampler", (char *)cg_sampler_kind_name(t->scfg.kind)},
         {"batch", v[6]},
         {"steps_per_epoch", v[7]},
         {"graph", t->graph_path},
@@ -732,7 +610,7 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
     snprintf(text, sizeof text, "%s %s: %s on %s (%zu train / %zu test examples, %s sampler, "
              "batch %lld, %llu steps per epoch), device %s, step %llu of %llu", c->resume ?
              "resuming" : "training", t->rundir, c->graph, c->data, t->ds->train.count,
-             t->ds->test.count, sampler_kind_name(t->scfg.kind), (long long)c->batch,
+             t->ds->test.count, cg_sampler_kind_name(t->scfg.kind), (long long)c->batch,
              (unsigned long long)spe, cg_device_info(t->dev)->name,
              (unsigned long long)step, (unsigned long long)total);
     ev.text = text;

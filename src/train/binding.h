@@ -1,0 +1,36 @@
+/* binding.h: how a graph meets a data set, shared by `clgraph train` (trainer.h) and
+ * `clgraph eval` (src/eval/session.h): opening the data set a run names (built from
+ * NAME[:k=v,...] or loaded from a directory), and describing the graph's inputs as the sampler
+ * sees them, with the sampler kind that they call for (docs/TRAINING.md, "Data and inputs"). */
+#ifndef CG_BINDING_H
+#define CG_BINDING_H
+
+#include <stdint.h>
+
+#include "clgraph/clgraph.h"
+#include "data/dataset.h"
+#include "data/sampler.h"
+
+#define CG_BIND_MAX_INPUTS 32
+
+/* Opens the data set of spec: a directory written by `clgraph data build` (a spec with a '/'
+ * or naming an existing directory), else "NAME[:key=value,...]" built as `clgraph data build
+ * NAME key=value ...` would (the key seed=S sets the data set's seed, default 0). Errors
+ * (CG_ERR_INPUT) name "--data SPEC" and what is wrong; an unknown name lists the data sets.
+ * *out is owned by the caller (cg_dataset_free). */
+enum cg_status cg_data_open(const char *spec, struct cg_dataset **out, struct cg_error *e);
+
+/* Describes g's inputs (at most max) into inputs[0..*n) with their names copied into names:
+ * per-example shapes (the first dimension is the batch) and dtypes; *kind is the sampler the
+ * inputs call for: x, xp, xn, y -> triplet; x, x_pos -> pairs; else plain. The batch dimension
+ * must be symbolic or equal batch; every other dimension must be concrete. Errors
+ * (CG_ERR_INPUT) name graph_path and the input. */
+enum cg_status cg_inputs_describe(const struct cg_graph *g, const char *graph_path,
+                                  int64_t batch, struct cg_input_desc *inputs, char (*names)[64],
+                                  int max, int *n, enum cg_sampler_kind *kind,
+                                  struct cg_error *e);
+
+/* "triplet", "pairs", "multiview" or "plain". */
+const char *cg_sampler_kind_name(enum cg_sampler_kind k);
+
+#endif
