@@ -6,8 +6,7 @@
  *      "splits": {"train": {"count": N, "fields": [{"name": "x", "dtype": "f32",
  *                                                   "shape": [1, 28, 28]}, ...]},
  *                 "test": {...}}}
- * and read back by a small JSON reader (objects, arrays, strings, integers) that accepts any
- * whitespace and key order but nothing outside that subset. */
+ * and read back with util/json.h (any whitespace and key order). */
 #include "data/dataset.h"
 
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include "data/builders.h"
 #include "data/fileio.h"
 #include "ops/registry.h"
+#include "util/json.h"
 
 /* ---- splits -------------------------------------------------------------------------------- */
 
@@ -208,203 +208,25 @@ error:
     return st;
 }
 
-/* ---- a JSON reader for info.json ----------------------------------------------------------- */
-
-enum jkind { J_OBJ, J_ARR, J_STR, J_INT };
-
-/* A parsed value; objects hold keys[i] -> items[i], arrays items[i]. */
-struct jval {
-    enum jkind kind;
-    char *str;          /* J_STR */
-    long long num;      /* J_INT (the seed is read again as unsigned from numtext) */
-    char numtext[32];
-    int n;
-    char **keys;
-    struct jval *items;
-};
-
-struct jparser {
-    const char *p, *start, *path;
-    int depth;
-    struct cg_error *e;
-};
-
-static void jfree(struct jval *v)
-{
-    cg_free(v->str);
-    for (int i = 0; i < v->n; i++) {
-        if (v->keys)
-            cg_free(v->keys[i]);
-        jfree(&v->items[i]);
-    }
-    cg_free(v->keys);
-    cg_free(v->items);
-    memset(v, 0, sizeof *v);
-}
-
-static enum cg_status jerr(struct jparser *j, const char *what)
-{
-    return cg_error_set(j->e, CG_ERR_INPUT, "%s: error: malformed JSON at offset %ld: %s",
-                        j->path, (long)(j->p - j->start), what);
-}
-
-static void jws(struct jparser *j)
-{
-    while (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r')
-        j->p++;
-}
-
-static enum cg_status jstring(struct jparser *j, char **out)
-{
-    if (*j->p != '"')
-        return jerr(j, "expected a string");
-    j->p++;
-    struct cg_buf b = {0};
-    while (*j->p && *j->p != '"') {
-        char c = *j->p++;
-        if (c == '\\') {
-            c = *j->p++;
-            switch (c) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case '"': case '\\': case '/': break;
-            case 'u': {
-                unsigned v = 0;
-                for (int i = 0; i < 4; i++) {
-                    char h = *j->p++;
-                    v = v * 16 + (unsigned)(h >= '0' && h <= '9'   ? h - '0'
-                                            : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                            : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                                                   : 99);
-                    if (v > 0xffff || !h) {
-                        cg_buf_free(&b);
-                        return jerr(j, "bad \\u escape");
-                    }
-                }
-                if (v >= 0x80) {
-                    cg_buf_free(&b);
-                    return jerr(j, "non-ASCII \\u escape");
-                }
-                c = (char)v;
-                break;
-            }
-            default:
-                cg_buf_free(&b);
-                return jerr(j, "bad escape");
-            }
-        }
-        cg_buf_append(&b, &c, 1);
-    }
-    if (*j->p != '"') {
-        cg_buf_free(&b);
-        return jerr(j, "unterminated string");
-    }
-    j->p++;
-    if (b.oom) {
-        cg_buf_free(&b);
-        return cg_error_nomem(j->e);
-    }
-    *out = cg_strdup(cg_buf_str(&b));
-    cg_buf_free(&b);
-    return *out ? CG_OK : cg_error_nomem(j->e);
-}
-
-static enum cg_status jvalue(struct jparser *j, struct jval *v)
-{
-    memset(v, 0, sizeof *v);
-    jws(j);
-    if (++j->depth > 16)
-        return jerr(j, "nested too deeply");
-    enum cg_status st = CG_OK;
-    if (*j->p == '"') {
-        v->kind = J_STR;
-        st = jstring(j, &v->str);
-    } else if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) {
-        v->kind = J_INT;
-        size_t n = strspn(j->p + (*j->p == '-'), "0123456789") + (*j->p == '-');
-        if (n >= sizeof v->numtext || j->p[n] == '.' || j->p[n] == 'e' || j->p[n] == 'E')
-            return jerr(j, "expected an integer");
-        memcpy(v->numtext, j->p, n);
-        v->numtext[n] = 0;
-        v->num = strtoll(v->numtext, NULL, 10);
-        j->p += n;
-    } else if (*j->p == '{' || *j->p == '[') {
-        int obj = *j->p == '{';
-        char close = obj ? '}' : ']';
-        v->kind = obj ? J_OBJ : J_ARR;
-        j->p++;
-        jws(j);
-        size_t cap = 0, kcap = 0;
-        while (*j->p != close) {
-            if (v->n > 0) {
-                if (*j->p != ',')
-                    return jerr(j, obj ? "expected ',' or '}'" : "expected ',' or ']'");
-                j->p++;
-                jws(j);
-            }
-            char *key = NULL;
-            if (obj) {
-                CG_TRY(jstring(j, &key));
-                jws(j);
-                if (*j->p != ':') {
-                    cg_free(key);
-                    return jerr(j, "expected ':'");
-                }
-                j->p++;
-                if (cg_grow((void **)&v->keys, &kcap, (size_t)v->n + 1, sizeof *v->keys)) {
-                    cg_free(key);
-                    return cg_error_nomem(j->e);
-                }
-                v->keys[v->n] = key;
-            }
-            if (cg_grow((void **)&v->items, &cap, (size_t)v->n + 1, sizeof *v->items)) {
-                if (obj)
-                    cg_free(key);
-                return cg_error_nomem(j->e);
-            }
-            v->n++;
-            CG_TRY(jvalue(j, &v->items[v->n - 1]));
-            jws(j);
-        }
-        j->p++;
-    } else {
-        return jerr(j, "expected a value");
-    }
-    j->depth--;
-    return st;
-}
-
-static const struct jval *jget(const struct jval *o, const char *key, enum jkind kind)
-{
-    if (!o || o->kind != J_OBJ)
-        return NULL;
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->keys[i], key))
-            return o->items[i].kind == kind ? &o->items[i] : NULL;
-    return NULL;
-}
-
 /* ---- loading ------------------------------------------------------------------------------- */
 
 static enum cg_status load_split(const char *dir, const char *info, const char *split,
-                                 const struct jval *js, struct cg_split *s, struct cg_error *e)
+                                 const struct cg_json *js, struct cg_split *s, struct cg_error *e)
 {
-    const struct jval *count = jget(js, "count", J_INT);
-    const struct jval *fields = jget(js, "fields", J_ARR);
-    if (!count || !fields || count->num < 0)
+    const struct cg_json *count = cg_json_get(js, "count", CG_JSON_INT);
+    const struct cg_json *fields = cg_json_get(js, "fields", CG_JSON_ARR);
+    if (!count || !fields || count->i < 0)
         return cg_error_set(e, CG_ERR_INPUT, "%s: error: split %s needs \"count\" (an integer "
                             ">= 0) and \"fields\" (an array)", info, split);
     if (fields->n > CG_MAX_FIELDS)
         return cg_error_set(e, CG_ERR_INPUT, "%s: error: split %s has %d fields (at most %d)",
                             info, split, fields->n, CG_MAX_FIELDS);
-    s->count = (size_t)count->num;
+    s->count = (size_t)count->i;
     for (int i = 0; i < fields->n; i++) {
-        const struct jval *f = &fields->items[i];
-        const struct jval *name = jget(f, "name", J_STR), *dt = jget(f, "dtype", J_STR);
-        const struct jval *shape = jget(f, "shape", J_ARR);
+        const struct cg_json *f = &fields->items[i];
+        const struct cg_json *name = cg_json_get(f, "name", CG_JSON_STR);
+        const struct cg_json *dt = cg_json_get(f, "dtype", CG_JSON_STR);
+        const struct cg_json *shape = cg_json_get(f, "shape", CG_JSON_ARR);
         enum cg_npy_dtype dtype;
         if (!name || !dt || !shape)
             return cg_error_set(e, CG_ERR_INPUT, "%s: error: field %d of split %s needs "
@@ -422,10 +244,10 @@ static enum cg_status load_split(const char *dir, const char *info, const char *
                                     "'%s'", info, split, name->str);
         int64_t want[CG_FIELD_MAX_RANK];
         for (int k = 0; k < shape->n; k++) {
-            if (shape->items[k].kind != J_INT || shape->items[k].num <= 0)
+            if (shape->items[k].kind != CG_JSON_INT || shape->items[k].i <= 0)
                 return cg_error_set(e, CG_ERR_INPUT, "%s: error: field %s of split %s: shape "
                                     "entries must be positive integers", info, name->str, split);
-            want[k] = shape->items[k].num;
+            want[k] = shape->items[k].i;
         }
         char path[4200];
         snprintf(path, sizeof path, "%s/%s/%s.npy", dir, split, name->str);
@@ -480,23 +302,18 @@ enum cg_status cg_dataset_load(const char *dir, struct cg_dataset **out, struct 
     snprintf(info, sizeof info, "%s/info.json", dir);
     char *text = NULL;
     size_t len;
-    struct jval root = {0};
+    struct cg_json root = {0};
     struct cg_dataset *d = NULL;
     enum cg_status st = cg_read_file(info, 1 << 20, &text, &len, e);
     if (st != CG_OK)
         goto error;
-    struct jparser j = {text, text, info, 0, e};
-    st = jvalue(&j, &root);
+    st = cg_json_parse(text, info, &root, e);
     if (st != CG_OK)
         goto error;
-    jws(&j);
-    if (*j.p) {
-        st = jerr(&j, "text after the value");
-        goto error;
-    }
-    const struct jval *name = jget(&root, "name", J_STR), *seed = jget(&root, "seed", J_INT);
-    const struct jval *params = jget(&root, "params", J_OBJ);
-    const struct jval *splits = jget(&root, "splits", J_OBJ);
+    const struct cg_json *name = cg_json_get(&root, "name", CG_JSON_STR);
+    const struct cg_json *seed = cg_json_get(&root, "seed", CG_JSON_INT);
+    const struct cg_json *params = cg_json_get(&root, "params", CG_JSON_OBJ);
+    const struct cg_json *splits = cg_json_get(&root, "splits", CG_JSON_OBJ);
     if (!name || !seed || !params || !splits) {
         st = cg_error_set(e, CG_ERR_INPUT, "%s: error: needs \"name\" (a string), \"seed\" (an "
                           "integer), \"params\" and \"splits\" (objects)", info);
@@ -514,7 +331,7 @@ enum cg_status cg_dataset_load(const char *dir, struct cg_dataset **out, struct 
         goto error;
     }
     for (int i = 0; i < params->n; i++) {
-        if (params->items[i].kind != J_STR) {
+        if (params->items[i].kind != CG_JSON_STR) {
             st = cg_error_set(e, CG_ERR_INPUT, "%s: error: param %s is not a string", info,
                               params->keys[i]);
             goto error;
@@ -525,7 +342,7 @@ enum cg_status cg_dataset_load(const char *dir, struct cg_dataset **out, struct 
     d->nparams = params->n;
     for (int i = 0; i < 2; i++) {
         const char *sn = i ? "test" : "train";
-        const struct jval *js = jget(splits, sn, J_OBJ);
+        const struct cg_json *js = cg_json_get(splits, sn, CG_JSON_OBJ);
         if (!js) {
             st = cg_error_set(e, CG_ERR_INPUT, "%s: error: no split \"%s\" in \"splits\"", info,
                               sn);
@@ -539,7 +356,7 @@ enum cg_status cg_dataset_load(const char *dir, struct cg_dataset **out, struct 
     d = NULL;
 error:
     cg_dataset_free(d);
-    jfree(&root);
+    cg_json_free(&root);
     cg_free(text);
     return st;
 }
