@@ -34,7 +34,7 @@ static const char *tpath(const char *name)
     return buf[k];
 }
 
-static void put_file(const char *path, const void *data, size_t n)
+static inline void put_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
