@@ -11,7 +11,6 @@
  *                                             a grid of the first N examples as a JPEG */
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "data/builders.h"
 #include "data/dataset.h"
 #include "data/jpeg.h"
+#include "eval/raster.h"
 
 #define MAX_PARAMS 16
 
@@ -223,37 +223,19 @@ static int cmd_build(int argc, char **argv)
     return 0;
 }
 
-/* Tiles the first n examples of x (f32 [C, H, W], C 1 or 3, clamped to [0, 1]) into a grid of
- * ceil(sqrt(n)) columns with 2-pixel grey borders, and writes it as a JPEG. */
+/* Writes the grid of the first n examples of image field x (cg_grid_chw) as a JPEG. */
 static enum cg_status write_grid(const struct cg_field *x, size_t n, const char *path,
                                  struct cg_error *e)
 {
-    int ch = (int)x->shape[0], h = (int)x->shape[1], w = (int)x->shape[2];
-    int cols = (int)ceil(sqrt((double)n)), rows = (int)((n + (size_t)cols - 1) / (size_t)cols);
-    int gw = cols * (w + 2) + 2, gh = rows * (h + 2) + 2;
-    if ((double)gw * gh > 1e8)
-        return cg_error_set(e, CG_ERR_INPUT, "%s: error: the grid would be %dx%d pixels", path,
-                            gw, gh);
-    uint8_t *img = cg_malloc((size_t)gw * (size_t)gh * (size_t)ch);
-    if (!img)
-        return cg_error_nomem(e);
-    memset(img, 96, (size_t)gw * (size_t)gh * (size_t)ch);
-    const float *xd = x->data;
-    size_t plane = (size_t)h * (size_t)w;
-    for (size_t i = 0; i < n; i++) {
-        int r0 = 2 + (int)(i / (size_t)cols) * (h + 2), c0 = 2 + (int)(i % (size_t)cols) * (w + 2);
-        for (int r = 0; r < h; r++)
-            for (int c = 0; c < w; c++)
-                for (int k = 0; k < ch; k++) {
-                    float v = xd[(i * (size_t)ch + (size_t)k) * plane + (size_t)r * (size_t)w +
-                                 (size_t)c];
-                    v = v < 0 ? 0 : v > 1 ? 1 : v == v ? v : 0;
-                    img[((size_t)(r0 + r) * (size_t)gw + (size_t)(c0 + c)) * (size_t)ch +
-                        (size_t)k] = (uint8_t)lrintf(v * 255.0f);
-                }
-    }
-    enum cg_status s = cg_jpeg_write(path, gw, gh, ch, img, 95, e);
-    cg_free(img);
+    struct cg_image img;
+    enum cg_status s = cg_grid_chw(x->data, n, (int)x->shape[0], (int)x->shape[1],
+                                   (int)x->shape[2], &img, e);
+    if (s == CG_ERR_INPUT)
+        return cg_error_set(e, CG_ERR_INPUT, "%s: error: the grid of %zu examples would be too "
+                            "large", path, n);
+    if (s == CG_OK)
+        s = cg_jpeg_write(path, img.w, img.h, img.channels, img.pixels, 95, e);
+    cg_image_free(&img);
     return s;
 }
 
