@@ -265,6 +265,34 @@ static void test_minimize_output_metric(void **state)
     done(&r);
 }
 
+/* `every K [offset J]` (an extension of v1): any clause order, defaults 1 and 0, names
+ * `every` and `offset` stay usable elsewhere. */
+static void test_minimize_every(void **state)
+{
+    (void)state;
+    struct parsed r;
+    struct cg_ast_file *f = parse_ok(&r, "minimize l\n"
+                                         "minimize h over enc with adam(lr=1e-3) every 2\n"
+                                         "minimize eta over eta every 2 offset 1\n"
+                                         "minimize z every 3 offset 2 with sgd over enc\n"
+                                         "every = offset + 1\n"
+                                         "minimize every over every every 1\n");
+    assert_int_equal(f->nstmts, 6);
+    int want[][2] = {{1, 0}, {2, 0}, {2, 1}, {3, 2}};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(f->stmts[i]->every, want[i][0]);
+        assert_int_equal(f->stmts[i]->offset, want[i][1]);
+    }
+    assert_int_equal(f->stmts[1]->npats, 1);
+    expect_expr(f->stmts[1]->with, "adam(lr=0.001)");
+    assert_int_equal(f->stmts[3]->npats, 1);
+    assert_string_equal(f->stmts[3]->with->str, "sgd");
+    expect_expr(f->stmts[5]->expr, "every");
+    assert_string_equal(f->stmts[5]->pats[0].text, "every");
+    assert_int_equal(f->stmts[5]->every, 1);
+    done(&r);
+}
+
 static void test_empty_and_comments(void **state)
 {
     (void)state;
@@ -385,6 +413,31 @@ static const struct err_case errors[] = {
     {"minimize loss over a..b", "1:20: error: invalid parameter pattern 'a..b' (names are "
                                 "joined by single dots, as in clf.dense0 or clf.*)"},
     {"minimize loss over enc .x", "1:24: error: expected end of line, found '.'"},
+    {"minimize loss every 0", "1:21: error: every 0: the period must be an integer from 1 to "
+                              "2147483647 (the objective runs on steps t with t mod K == "
+                              "offset)"},
+    {"minimize loss every -2", "1:21: error: every -2: the period must be an integer from 1 "
+                               "to 2147483647 (the objective runs on steps t with t mod K == "
+                               "offset)"},
+    {"minimize loss every 2 offset 2", "1:30: error: offset 2 is outside [0, 2): with every 2 "
+                                       "the objective runs on steps t with t mod 2 == offset"},
+    {"minimize loss every 3 offset -1", "1:30: error: offset -1 is outside [0, 3): with every "
+                                        "3 the objective runs on steps t with t mod 3 == "
+                                        "offset"},
+    {"minimize loss every 1.5", "1:21: error: expected an integer after every, as in every 2 "
+                                "offset 1, found number 1.5"},
+    {"minimize loss every", "1:20: error: expected an integer after every, as in every 2 offset "
+                            "1, found end of file"},
+    {"minimize loss every 2 offset k", "1:30: error: expected an integer after offset, as in "
+                                       "every 2 offset 1, found identifier 'k'"},
+    {"minimize loss offset 1", "1:15: error: offset must follow every K, as in every 2 offset "
+                               "1"},
+    {"minimize loss every 2 every 3", "1:23: error: duplicate 'every' clause in minimize (the "
+                                      "first is at 1:15)"},
+    {"minimize loss with sgd over a with adam", "1:31: error: duplicate 'with' clause in "
+                                                "minimize (the first is at 1:15)"},
+    {"minimize loss over a every 2 over b", "1:30: error: duplicate 'over' clause in minimize "
+                                            "(the first is at 1:15)"},
     {"metric acc", "1:11: error: expected '=' and an expression after the metric's name, found "
                    "end of file"},
     {"output = x", "1:8: error: expected the output's name, found '='"},
@@ -488,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_assignments_and_precedence),
         cmocka_unit_test(test_def),
         cmocka_unit_test(test_minimize_output_metric),
+        cmocka_unit_test(test_minimize_every),
         cmocka_unit_test(test_empty_and_comments),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_nesting),

@@ -148,7 +148,7 @@ static void print_json(const struct cg_graph *g, struct mem_report *mem)
             }
             cg_buf_printf(&o, "}");
         }
-        cg_buf_printf(&o, "}");
+        cg_buf_printf(&o, ", \"every\": %d, \"offset\": %d}", ob->every, ob->offset);
     }
     cg_buf_printf(&o, "\n  ],\n  \"total_params\": %lld,\n  \"nodes\": %zu",
                   (long long)total_params(g, NULL, g->nparams), g->nnodes);
@@ -229,6 +229,11 @@ static void print_text(const struct cg_graph *g, struct mem_report *mem)
                 printf("%s%s=%g", k ? ", " : "", ob->optim.arg_names[k], ob->optim.arg_values[k]);
             printf(")\n");
         }
+        if (ob->every == 1)
+            printf("     runs: every step\n");
+        else
+            printf("     runs: every %d steps, on the steps t (from 0) with t mod %d == %d\n",
+                   ob->every, ob->every, ob->offset);
     }
     printf("total parameters: %s\n", grouped(total_params(g, NULL, g->nparams), c, sizeof c));
     if (mem) {

@@ -1300,6 +1300,8 @@ static enum cg_status exec_stmt(struct cg_builder *b, const struct cg_stmt *s)
         struct cg_objective o = {0};
         o.value = r.value;
         o.loc = s->loc;
+        o.every = s->every > 0 ? s->every : 1;
+        o.offset = s->offset;
         struct cg_buf txt = {0};
         expr_text(s->expr, &txt);
         o.text = gstrdup(b, cg_buf_str(&txt));

@@ -121,6 +121,8 @@ struct cg_objective {
     int nparams;
     struct cg_optim optim;
     struct cg_loc loc;
+    int every, offset; /* `every K offset J`: gradient and update only on steps t (0-based)
+                          with t mod K == J (1 and 0: every step) */
 };
 
 struct cg_graph {

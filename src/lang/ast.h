@@ -107,6 +107,8 @@ struct cg_stmt {
     struct cg_pattern *pats; /* minimize over */
     int npats;
     struct cg_expr *with; /* minimize with OPT(...): a call, or NULL */
+    int every, offset;    /* minimize every K offset J: runs on steps t with t mod K == J
+                             (1 and 0 without the clause) */
     const char *path;     /* import */
 };
 

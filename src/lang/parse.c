@@ -530,9 +530,96 @@ static enum cg_status parse_def(struct parser *p, struct cg_stmt *s)
     return advance(p);
 }
 
+/* The integer after `every` or `offset` (an optional '-' and an integer literal), at *loc. */
+static enum cg_status clause_int(struct parser *p, const char *what, long long *v,
+                                 struct cg_loc *loc)
+{
+    *loc = p->tok.loc;
+    int neg = is_punct(&p->tok, "-");
+    if (neg)
+        CG_TRY(advance(p));
+    if (p->tok.kind != CG_TK_NUMBER || !p->tok.is_int) {
+        char buf[128];
+        return perr(p, p->tok.loc, "expected an integer after %s, as in every 2 offset 1, found "
+                    "%s", what, cg_tok_describe(&p->tok, buf, sizeof buf));
+    }
+    *v = neg ? -p->tok.ival : p->tok.ival;
+    return advance(p);
+}
+
+/* clauses := {over pattern {',' pattern} | with call | every INT [offset INT]}, each at most
+ * once, in any order. */
+static enum cg_status parse_minimize_clauses(struct parser *p, struct cg_stmt *s)
+{
+    struct cg_loc seen[3] = {{0}}; /* over, with, every: where each was given */
+    s->every = 1;
+    s->offset = 0;
+    for (;;) {
+        struct cg_token t = p->tok;
+        int k = is_kw(&t, "over") ? 0 : is_kw(&t, "with") ? 1
+              : t.kind == CG_TK_IDENT && !strcmp(t.text, "every") ? 2 : -1;
+        if (k < 0 && t.kind == CG_TK_IDENT && !strcmp(t.text, "offset"))
+            return perr(p, t.loc, "offset must follow every K, as in every 2 offset 1");
+        if (k < 0)
+            return CG_OK;
+        if (seen[k].line)
+            return perr(p, t.loc, "duplicate '%s' clause in minimize (the first is at %d:%d)",
+                        t.text, seen[k].line, seen[k].col);
+        seen[k] = t.loc;
+        CG_TRY(advance(p));
+        if (k == 0) {
+            struct cg_pattern *pats = NULL;
+            int n = 0;
+            for (;;) {
+                struct cg_pattern *np = alloc(p, (size_t)(n + 1) * sizeof *np);
+                if (!np)
+                    return cg_error_nomem(p->e);
+                if (n)
+                    memcpy(np, pats, (size_t)n * sizeof *np);
+                pats = np;
+                CG_TRY(parse_pattern(p, &pats[n++]));
+                if (!is_punct(&p->tok, ","))
+                    break;
+                CG_TRY(advance(p));
+            }
+            s->pats = pats;
+            s->npats = n;
+        } else if (k == 1) {
+            if (p->tok.kind != CG_TK_IDENT)
+                return expected(p, "an optimizer after with, as in with adam(lr=1e-3)");
+            struct cg_loc wloc = p->tok.loc;
+            CG_TRY(parse_expr(p, &s->with));
+            if (s->with->kind == CG_EX_NAME) {
+                s->with->kind = CG_EX_CALL; /* `with sgd` means sgd() */
+            } else if (s->with->kind != CG_EX_CALL) {
+                return perr(p, wloc,
+                            "expected an optimizer call after with, as in with adam(lr=1e-3)");
+            }
+        } else {
+            long long every, offset = 0;
+            struct cg_loc kloc, jloc;
+            CG_TRY(clause_int(p, "every", &every, &kloc));
+            if (every < 1 || every > INT32_MAX)
+                return perr(p, kloc, "every %lld: the period must be an integer from 1 to %d "
+                            "(the objective runs on steps t with t mod K == offset)", every,
+                            INT32_MAX);
+            if (p->tok.kind == CG_TK_IDENT && !strcmp(p->tok.text, "offset")) {
+                CG_TRY(advance(p));
+                CG_TRY(clause_int(p, "offset", &offset, &jloc));
+                if (offset < 0 || offset >= every)
+                    return perr(p, jloc, "offset %lld is outside [0, %lld): with every %lld the "
+                                "objective runs on steps t with t mod %lld == offset", offset,
+                                every, every, every);
+            }
+            s->every = (int)every;
+            s->offset = (int)offset;
+        }
+    }
+}
+
 /* stmt := import STRING | input NAME ':' type | param NAME ':' type ['=' expr]
  *       | def ... | return expr {',' expr}
- *       | minimize expr [over pattern {',' pattern}] [with call]
+ *       | minimize expr clauses
  *       | output NAME ['=' expr] | metric NAME '=' expr
  *       | NAME {',' NAME} '=' expr */
 static enum cg_status parse_statement(struct parser *p, struct cg_stmt **out, int in_def)
@@ -595,38 +682,7 @@ static enum cg_status parse_statement(struct parser *p, struct cg_stmt **out, in
             CG_TRY(new_stmt(p, CG_ST_MINIMIZE, &s));
             CG_TRY(advance(p));
             CG_TRY(parse_expr(p, &s->expr));
-            if (is_kw(&p->tok, "over")) {
-                CG_TRY(advance(p));
-                struct cg_pattern *pats = NULL;
-                int n = 0;
-                for (;;) {
-                    struct cg_pattern *np = alloc(p, (size_t)(n + 1) * sizeof *np);
-                    if (!np)
-                        return cg_error_nomem(p->e);
-                    if (n)
-                        memcpy(np, pats, (size_t)n * sizeof *np);
-                    pats = np;
-                    CG_TRY(parse_pattern(p, &pats[n++]));
-                    if (!is_punct(&p->tok, ","))
-                        break;
-                    CG_TRY(advance(p));
-                }
-                s->pats = pats;
-                s->npats = n;
-            }
-            if (is_kw(&p->tok, "with")) {
-                CG_TRY(advance(p));
-                if (p->tok.kind != CG_TK_IDENT)
-                    return expected(p, "an optimizer after with, as in with adam(lr=1e-3)");
-                struct cg_loc wloc = p->tok.loc;
-                CG_TRY(parse_expr(p, &s->with));
-                if (s->with->kind == CG_EX_NAME) {
-                    s->with->kind = CG_EX_CALL; /* `with sgd` means sgd() */
-                } else if (s->with->kind != CG_EX_CALL) {
-                    return perr(p, wloc,
-                                "expected an optimizer call after with, as in with adam(lr=1e-3)");
-                }
-            }
+            CG_TRY(parse_minimize_clauses(p, s));
         } else if (!strcmp(kw, "output")) {
             CG_TRY(new_stmt(p, CG_ST_OUTPUT, &s));
             CG_TRY(advance(p));

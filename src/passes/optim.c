@@ -40,6 +40,11 @@ enum cg_status cg_optim_parse(const char *text, struct cg_optim *o, struct cg_er
         return cg_error_set(e, st, "error: --optimizer %s: %s", text, m ? m + 7 : le.msg);
     }
     const struct cg_optim *p = &g->objectives[0].optim;
+    if (g->objectives[0].every != 1) {
+        cg_graph_destroy(g);
+        return cg_error_set(e, CG_ERR_INPUT, "error: --optimizer: expected one call such as "
+                            "adam(lr=1e-3), got '%s'", text);
+    }
     for (int i = 0; i <= p->nargs && i < 8; i++) {
         const char *want = i == 0 ? p->name : p->arg_names[i - 1];
         const char *found = NULL;
