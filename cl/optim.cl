@@ -3,19 +3,17 @@
  *
  * The arithmetic follows PyTorch 1.13's single-tensor torch.optim.SGD/Adam/AdamW in float32,
  * operation by operation (contraction into fma is off so that products round as in PyTorch).
- * Specialised by -D: N (element count), LR, MOMENTUM, ONE_M_DAMP (1 - dampening), WD
- * (weight_decay), NESTEROV, BETA1, BETA2, ONE_M_B1 (1 - beta1), ONE_M_B2 (1 - beta2), EPS,
- * DECAY (1 - lr * weight_decay, AdamW), NEG_LR (-lr); the differences are taken in double on
- * the host, as PyTorch does in Python. Run-time arguments (computed on the host per step):
- * sgd: `int first` (1 at the first step: the momentum buffer becomes the gradient);
- * adam: `float neg_step_size` (-lr / (1 - beta1^t)) and `float bc2_sqrt` (sqrt(1 - beta2^t)). */
+ * Specialised by -D: N (element count), MOMENTUM, ONE_M_DAMP (1 - dampening), WD
+ * (weight_decay), NESTEROV, BETA1, BETA2, ONE_M_B1 (1 - beta1), ONE_M_B2 (1 - beta2), EPS; the
+ * differences are taken in double on the host, as PyTorch does in Python. Run-time arguments
+ * (computed on the host per step from the scheduled lr, lower_optim.c):
+ * sgd: `int first` (1 at the first update: the momentum buffer becomes the gradient) and
+ * `float neg_lr` (-lr); adam: `float neg_step_size` (-lr / (1 - beta1^t)), `float bc2_sqrt`
+ * (sqrt(1 - beta2^t)) and `float decay` (1 - lr * weight_decay, used by AdamW). */
 #pragma OPENCL FP_CONTRACT OFF
 
 #ifndef N
 #define N 1
-#endif
-#ifndef NEG_LR
-#define NEG_LR 0.0f
 #endif
 #ifndef WD
 #define WD 0.0f
@@ -47,9 +45,6 @@
 #ifndef DECOUPLED
 #define DECOUPLED 0
 #endif
-#ifndef DECAY
-#define DECAY 1.0f
-#endif
 
 #define SGD_BODY(T, p, g, buf)                                                                 \
     {                                                                                          \
@@ -60,11 +55,11 @@
             buf = first ? d : buf * MOMENTUM + ONE_M_DAMP * d;                                 \
             d = NESTEROV ? d + MOMENTUM * buf : buf;                                           \
         }                                                                                      \
-        p = p + NEG_LR * d;                                                                    \
+        p = p + neg_lr * d;                                                                    \
     }
 
 __kernel void sgd_update(__global float *p, uint p_off, __global const float *g, uint g_off,
-                         __global float *buf, uint buf_off, int first)
+                         __global float *buf, uint buf_off, int first, float neg_lr)
 {
     p += p_off;
     g += g_off;
@@ -94,7 +89,7 @@ __kernel void sgd_update(__global float *p, uint p_off, __global const float *g,
     {                                                                                          \
         T d = g;                                                                               \
         if (DECOUPLED)                                                                         \
-            p = p * DECAY;                                                                     \
+            p = p * decay;                                                                     \
         else if (WD != 0.0f)                                                                   \
             d = d + WD * p;                                                                    \
         m = m * BETA1;                                                                         \
@@ -107,7 +102,7 @@ __kernel void sgd_update(__global float *p, uint p_off, __global const float *g,
 
 __kernel void adam_update(__global float *p, uint p_off, __global const float *g, uint g_off,
                           __global float *m, uint m_off, __global float *v, uint v_off,
-                          float neg_step_size, float bc2_sqrt)
+                          float neg_step_size, float bc2_sqrt, float decay)
 {
     p += p_off;
     g += g_off;

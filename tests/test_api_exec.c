@@ -26,7 +26,7 @@ static struct cg_model *compile(struct cg_device *dev, int train)
     struct cg_graph *g = NULL;
     assert_int_equal(cg_graph_load_text("mem.graph", graph, strlen(graph), &g, &e), CG_OK);
     struct cg_input_shape shapes[] = {{"x", 2, {4, 2}}, {"y", 1, {4}}};
-    struct cg_model_options o = {shapes, 2, train, "sgd(lr=0.1)", 1};
+    struct cg_model_options o = {shapes, 2, train, "sgd(lr=0.1)", 1, 0};
     struct cg_model *m = NULL;
     if (cg_model_compile(g, dev, &o, &m, &e) != CG_OK) {
         fprintf(stderr, "%s\n", e.msg);
@@ -93,7 +93,7 @@ static void test_bad_options(void **state)
     struct cg_error e;
     struct cg_graph *g = NULL;
     assert_int_equal(cg_graph_load_text("mem.graph", graph, strlen(graph), &g, &e), CG_OK);
-    struct cg_model_options o = {NULL, 0, 1, "adam(lr=0)", 0};
+    struct cg_model_options o = {NULL, 0, 1, "adam(lr=0)", 0, 0};
     struct cg_model *m = NULL;
     assert_int_equal(cg_model_compile(g, dev, &o, &m, &e), CG_ERR_INPUT);
     assert_non_null(strstr(e.msg, "lr must be positive"));

@@ -99,7 +99,7 @@ static void test_cim_training(void **state)
     struct cg_optim_plan op = {0};
     struct cg_memplan p;
     struct cg_error e;
-    assert_int_equal(cg_optim_expand(g, NULL, &op, &e), CG_OK);
+    assert_int_equal(cg_optim_expand(g, NULL, 0, &op, &e), CG_OK);
     assert_int_equal(cg_memplan_build(g, &p, &e), CG_OK);
     check_plan(g, &p);
     /* reuse pays: the arena is well under what one buffer per value would take */

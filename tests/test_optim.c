@@ -29,7 +29,7 @@ static int tg_open(struct tg *t, const char *text, const char *optim, uint64_t s
     if (st == CG_OK)
         st = cg_graph_load_text("test.graph", text, strlen(text), &t->g, &e);
     if (st == CG_OK)
-        st = cg_optim_expand(t->g, &o, &t->plan, &e);
+        st = cg_optim_expand(t->g, &o, 0, &t->plan, &e);
     if (st == CG_OK && ot_device())
         st = cg_exec_create(t->g, ot_dev, &t->x, &e);
     if (st == CG_OK && t->x)

@@ -153,6 +153,10 @@ struct cg_model_options {
     const char *optimizer; /* for objectives without `with`, as in a graph: "sgd(lr=0.1)";
                             * NULL: adam(lr=1e-3) */
     uint64_t seed;         /* parameter initialisation and random ops */
+    double clip_grad;      /* > 0: clip each objective's gradients to this total L2 norm before
+                            * its update, as torch.nn.utils.clip_grad_norm_(params, clip_grad)
+                            * (factor min(1, clip_grad / (norm + 1e-6)), computed on the device);
+                            * 0: no clipping */
 };
 
 /* Binds g's symbols from opt->shapes, adds the training nodes when opt->train (for every
@@ -187,17 +191,27 @@ enum cg_status cg_model_get_grad(struct cg_model *m, const char *name, float *da
 /* Runs the forward pass (no update) and waits for it. */
 enum cg_status cg_model_forward(struct cg_model *m, struct cg_error *e);
 
-/* Enqueues one training step: the forward pass, every objective's gradient (all from the same
- * forward values), then every objective's update in file order. Does not wait: cg_model_get
- * waits for what it reads. Step t (Adam's bias correction) counts the calls from 1. */
+/* Enqueues one training step: the forward pass, the gradient of every objective active at this
+ * step (all from the same forward values), then their updates in file order. An objective
+ * written `minimize ... every K offset J` is active at the steps t (counted from 0 over all
+ * calls) with t mod K == J; without the clause at every step. Does not wait: cg_model_get
+ * waits for what it reads. Each objective's optimizer counts its own updates (Adam's bias
+ * correction t = 1 at its first update). */
 enum cg_status cg_model_step(struct cg_model *m, struct cg_error *e);
+
+/* Multiplies every objective's configured lr by scale from the next cg_model_step on (a learning
+ * rate schedule sets it before each step; 1 at compile time). scale must be finite and >= 0
+ * (else CG_ERR_INPUT). Costs no device work: the value reaches the update kernels as an
+ * argument. */
+enum cg_status cg_model_set_lr_scale(struct cg_model *m, double scale, struct cg_error *e);
 
 /* Training steps run so far. */
 uint64_t cg_model_steps(const struct cg_model *m);
 
-/* Sets the step counter (the next cg_model_step is step `step`: Adam's t = step + 1, random
- * ops keyed by (seed, step)): restoring it with the parameters and optimizer state from a
- * checkpoint makes a resumed run continue bit-identically (src/train/checkpoint.h). */
+/* Sets the step counter (the next cg_model_step is step `step`: each objective's update count,
+ * hence Adam's t, derives from it, random ops are keyed by (seed, step)): restoring it with the
+ * parameters and optimizer state from a checkpoint makes a resumed run continue bit-identically
+ * (src/train/checkpoint.h). */
 void cg_model_set_steps(struct cg_model *m, uint64_t step);
 
 /* Writes every trainable parameter to DIR/<full name>.npy (float32, its shape; the directory

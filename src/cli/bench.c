@@ -493,7 +493,7 @@ int cg_cmd_bench(int argc, char **argv)
     if (st == CG_OK)
         st = cg_device_open(device, profile ? CG_DEVICE_PROFILING : 0, &dev, &e);
     if (st == CG_OK) {
-        struct cg_model_options o = {NULL, 0, 1, NULL, 0};
+        struct cg_model_options o = {NULL, 0, 1, NULL, 0, 0};
         double t0 = now_ms();
         st = cg_model_compile(g, dev, &o, &m, &e);
         t_compile = now_ms() - t0;

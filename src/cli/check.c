@@ -270,7 +270,7 @@ static enum cg_status plan_memory(const char *path, const struct cg_binding *bin
         }
     m->training = g->nobjectives > 0;
     if (st == CG_OK && m->training)
-        st = cg_optim_expand(g, NULL, &op, e);
+        st = cg_optim_expand(g, NULL, 0, &op, e);
     if (st == CG_OK)
         st = cg_memplan_build(g, &m->plan, e);
     cg_optim_plan_free(&op);

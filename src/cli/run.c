@@ -1,11 +1,12 @@
 /* run.c: `clgraph run GRAPH --feed NAME=FILE.npy ... --fetch NAME=FILE.npy ...
- * [--grad NAME=FILE.npy ...] [--grad-of NAME] [--steps K] [--optimizer OPT] [--seed S]
- * [--device D]`.
+ * [--grad NAME=FILE.npy ...] [--grad-of NAME] [--steps K] [--optimizer OPT]
+ * [--lr-schedule S] [--clip-grad X] [--seed S] [--device D]`.
  *
  * Feeds set inputs or parameters (by full name); the symbols of the inputs bind from the fed
  * shapes before the graph is built. Parameters not fed are initialised from their initialisers
- * and the seed. --steps K first runs K training steps on the fed batch (passes/optim.h: every
- * objective's gradient, then every objective's update); fetches and --grad then come from one
+ * and the seed. --steps K first runs K training steps on the fed batch (passes/optim.h,
+ * exec/step.h: the gradients, then the updates, of the objectives active at each step, with the
+ * lr schedule over the K steps and gradient clipping as in `clgraph train`); fetches and --grad then come from one
  * more forward (and backward) pass without update, i.e. the model after K steps. --grad writes
  * the gradient of the target (--grad-of NAME, else the single minimize expression) with respect
  * to an input or a parameter. Fetches and gradients are written as .npy files (atomically). */
@@ -16,10 +17,12 @@
 #include "cli/cli.h"
 #include "data/npy.h"
 #include "exec/exec.h"
+#include "exec/step.h"
 #include "lang/parse.h"
 #include "passes/grad.h"
 #include "passes/optim.h"
 #include "runtime/runtime.h"
+#include "train/schedule.h"
 
 #define MAX_ITEMS 256
 
@@ -184,6 +187,7 @@ int cg_cmd_run(int argc, char **argv)
     static struct item feeds[MAX_ITEMS], fetches[MAX_ITEMS], grads[MAX_ITEMS];
     int nfeeds = 0, nfetches = 0, ngrads = 0;
     const char *path = NULL, *grad_of = NULL, *device = NULL, *optimizer = NULL, *v;
+    const char *schedule = NULL, *clip = NULL;
     long long seed = 0, steps = 0;
     for (int i = 1; i < argc; i++) {
         int r;
@@ -203,6 +207,12 @@ int cg_cmd_run(int argc, char **argv)
             if (r < 0)
                 return 1;
         } else if ((r = cg_cli_opt(argc, argv, &i, "--optimizer", &optimizer)) != 0) {
+            if (r < 0)
+                return 1;
+        } else if ((r = cg_cli_opt(argc, argv, &i, "--lr-schedule", &schedule)) != 0) {
+            if (r < 0)
+                return 1;
+        } else if ((r = cg_cli_opt(argc, argv, &i, "--clip-grad", &clip)) != 0) {
             if (r < 0)
                 return 1;
         } else if ((r = cg_cli_opt(argc, argv, &i, "--seed", &v)) != 0) {
@@ -229,6 +239,9 @@ int cg_cmd_run(int argc, char **argv)
     }
     if (!path)
         return cg_cli_usage_error("run", "missing the GRAPH file");
+    if ((schedule || clip) && steps == 0)
+        return cg_cli_usage_error("run", "%s shapes training steps: give --steps K too",
+                                  schedule ? "--lr-schedule" : "--clip-grad");
     struct cg_error e = {0};
     struct cg_graph *g = NULL;
     struct cg_device *dev = NULL;
@@ -240,10 +253,18 @@ int cg_cmd_run(int argc, char **argv)
     struct cg_optim dflt, *dfltp = NULL;
     struct cg_optim_plan plan = {0};
     size_t fwd_end = 0, grad_end = 0;
+    struct cg_lr_schedule sched;
+    double clip_grad = 0;
     if (optimizer) {
         st = cg_optim_parse(optimizer, &dflt, &e);
         dfltp = &dflt;
     }
+    if (st == CG_OK)
+        st = cg_lr_schedule_parse(schedule ? schedule : "constant", &sched, &e);
+    if (st == CG_OK) /* the run is the K steps, without epochs */
+        st = cg_lr_schedule_resolve(&sched, (uint64_t)steps, 0, &e);
+    if (st == CG_OK && clip)
+        st = cg_clip_grad_parse(clip, &clip_grad, &e);
     for (int f = 0; f < nfeeds && st == CG_OK; f++)
         for (int k = 0; k < f && st == CG_OK; k++)
             if (!strcmp(feeds[f].name, feeds[k].name))
@@ -341,7 +362,7 @@ int cg_cmd_run(int argc, char **argv)
     }
     grad_end = g->nnodes;
     if (st == CG_OK && steps > 0)
-        st = cg_optim_expand(g, dfltp, &plan, &e);
+        st = cg_optim_expand(g, dfltp, clip_grad, &plan, &e);
     /* after the optimizer pass: its state ("w:exp_avg") can be fetched too */
     for (int f = 0; f < nfetches && st == CG_OK; f++) {
         fetches[f].value = cg_graph_find_value(g, fetches[f].name);
@@ -361,9 +382,10 @@ int cg_cmd_run(int argc, char **argv)
         st = cg_exec_write(x, feeds[f].value, feeds[f].npy.data, feeds[f].npy.nbytes, &e);
     /* a step: the forward nodes, then the optimizer's (the --grad nodes lie between) */
     for (long long k = 0; k < steps && st == CG_OK; k++) {
+        cg_exec_set_lr_scale(x, cg_lr_schedule_factor(&sched, (uint64_t)k));
         st = cg_exec_run_nodes(x, (uint64_t)seed, (uint64_t)k, 0, fwd_end, &e);
         if (st == CG_OK)
-            st = cg_exec_run_nodes(x, (uint64_t)seed, (uint64_t)k, grad_end, plan.update_end, &e);
+            st = cg_exec_train_step(x, &plan, (uint64_t)seed, (uint64_t)k, &e);
     }
     if (st == CG_OK)
         st = cg_exec_run_nodes(x, (uint64_t)seed, (uint64_t)steps, 0, grad_end, &e);

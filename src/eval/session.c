@@ -256,7 +256,7 @@ static enum cg_status model_for(struct cg_eval_session *s, size_t rows, struct c
         for (int k = 0; k < s->inputs[i].rank; k++)
             shapes[i].dims[k + 1] = s->inputs[i].dims[k];
     }
-    struct cg_model_options mo = {shapes, s->ninputs, 0, NULL, s->info.seed};
+    struct cg_model_options mo = {shapes, s->ninputs, 0, NULL, s->info.seed, 0};
     struct cg_model *m;
     enum cg_status st = cg_model_compile(g, s->dev, &mo, &m, e);
     if (st != CG_OK) {

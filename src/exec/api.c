@@ -1,12 +1,14 @@
 /* api.c: the executable handle of the public API (struct cg_model, include/clgraph/clgraph.h):
  * binds a loaded graph's symbols from input shapes, adds the optimizer pass when training
- * (passes/optim.h), compiles it with cg_exec and runs forward passes and training steps. */
+ * (passes/optim.h), compiles it with cg_exec and runs forward passes and training steps (the
+ * forward nodes, then the active objectives' gradients and updates: exec/step.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "data/npy.h"
 #include "exec/exec.h"
 #include "exec/model.h"
+#include "exec/step.h"
 #include "passes/optim.h"
 #include "runtime/runtime.h"
 
@@ -66,7 +68,7 @@ enum cg_status cg_model_compile(struct cg_graph *g, struct cg_device *dev,
     m->train = opt->train;
     enum cg_status st = CG_OK;
     if (opt->train)
-        st = cg_optim_expand(g, opt->optimizer ? &dflt : NULL, &m->plan, e);
+        st = cg_optim_expand(g, opt->optimizer ? &dflt : NULL, opt->clip_grad, &m->plan, e);
     else
         m->plan.forward_end = m->plan.update_end = g->nnodes;
     if (st == CG_OK)
@@ -151,8 +153,18 @@ enum cg_status cg_model_step(struct cg_model *m, struct cg_error *e)
     if (!m->train)
         return cg_error_set(e, CG_ERR_INPUT, "error: cg_model_step: the model was compiled "
                             "without train = 1");
-    CG_TRY(cg_exec_run_nodes(m->x, m->seed, m->step, 0, m->plan.update_end, e));
+    CG_TRY(cg_exec_run_nodes(m->x, m->seed, m->step, 0, m->plan.forward_end, e));
+    CG_TRY(cg_exec_train_step(m->x, &m->plan, m->seed, m->step, e));
     m->step++;
+    return CG_OK;
+}
+
+enum cg_status cg_model_set_lr_scale(struct cg_model *m, double scale, struct cg_error *e)
+{
+    if (!(scale >= 0) || scale > 1e30)
+        return cg_error_set(e, CG_ERR_INPUT, "error: cg_model_set_lr_scale: the scale must be "
+                            "finite and >= 0, got %g", scale);
+    cg_exec_set_lr_scale(m->x, scale);
     return CG_OK;
 }
 

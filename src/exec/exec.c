@@ -23,7 +23,8 @@ struct launch {
     int rng_arg; /* index of the seed_lo argument, or -1 */
     uint32_t rng_id;
     int rt_arg;  /* index of the first run-time argument (desc.runtime), or -1 */
-    int (*runtime)(const double *rt_consts, uint64_t step, struct cg_karg *out);
+    int (*runtime)(const double *rt_consts, uint64_t step, double lr_scale,
+                   struct cg_karg *out);
     double rt_consts[4];
     struct cg_gemm_desc gemm;
 };
@@ -49,6 +50,7 @@ struct cg_exec {
     struct pending_scratch *pend;
     size_t npend, cap_pend;
     size_t *node_launch; /* per node, its first launch; [nnodes] = nlaunches */
+    double lr_scale;     /* multiplies the optimizers' lr (cg_exec_set_lr_scale), 1 at first */
 };
 
 size_t cg_exec_device_bytes(const struct cg_exec *x)
@@ -322,6 +324,7 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
         return cg_error_nomem(e);
     x->g = g;
     x->dev = dev;
+    x->lr_scale = 1;
     enum cg_status st = CG_OK;
     x->offset = cg_calloc(g->nvalues ? g->nvalues : 1, sizeof *x->offset);
     x->node_launch = cg_calloc(g->nnodes + 1, sizeof *x->node_launch);
@@ -606,11 +609,13 @@ enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, stru
     return cg_exec_run_nodes(x, seed, step, 0, x->g->nnodes, e);
 }
 
+void cg_exec_set_lr_scale(struct cg_exec *x, double scale) { x->lr_scale = scale; }
+
 /* Sets the run-time arguments of L for this step (desc.runtime). */
-static cl_int set_runtime_args(struct launch *L, uint64_t step)
+static cl_int set_runtime_args(struct launch *L, uint64_t step, double lr_scale)
 {
     struct cg_karg v[4];
-    int n = L->runtime(L->rt_consts, step, v);
+    int n = L->runtime(L->rt_consts, step, lr_scale, v);
     cl_int err = CL_SUCCESS;
     for (int k = 0; k < n && k < 4 && err == CL_SUCCESS; k++) {
         cl_uint a = (cl_uint)(L->rt_arg + k);
@@ -651,7 +656,7 @@ enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step
                 err = clSetKernelArg(L->kernel, (cl_uint)L->rng_arg + 2, sizeof st, &st);
         }
         if (err == CL_SUCCESS && L->rt_arg >= 0)
-            err = set_runtime_args(L, step);
+            err = set_runtime_args(L, step, x->lr_scale);
         if (err == CL_SUCCESS)
             err = clEnqueueNDRangeKernel(q, L->kernel, (cl_uint)L->dims, NULL, L->gws,
                                          L->has_lws ? L->lws : NULL, 0, NULL, evp);

@@ -43,6 +43,10 @@ enum cg_status cg_exec_run(struct cg_exec *x, uint64_t seed, uint64_t step, stru
 enum cg_status cg_exec_run_nodes(struct cg_exec *x, uint64_t seed, uint64_t step, size_t begin,
                                  size_t end, struct cg_error *e);
 
+/* Multiplies the lr of every optimizer update by scale from the next launch on (a host-side
+ * kernel argument: no rebuild, no synchronisation); 1 when the executor is created. */
+void cg_exec_set_lr_scale(struct cg_exec *x, double scale);
+
 /* The device buffer and byte offset where value v lives (for the loader's non-blocking
  * uploads into input places, data/loader.h). */
 void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset);

@@ -53,9 +53,10 @@ struct cg_launch_desc {
     int has_lws;
     int random;
     /* Run-time arguments (optimizer steps): when set, every cg_exec_run calls
-     * runtime(rt_consts, step, out) on the host and appends the n <= 4 values it fills
-     * (CG_KA_INT or CG_KA_FLOAT) after the other arguments; nothing is allocated or waited for. */
-    int (*runtime)(const double *rt_consts, uint64_t step, struct cg_karg *out);
+     * runtime(rt_consts, step, lr_scale, out) on the host (lr_scale: cg_exec_set_lr_scale) and
+     * appends the n <= 4 values it fills (CG_KA_INT or CG_KA_FLOAT) after the other arguments;
+     * nothing is allocated or waited for. */
+    int (*runtime)(const double *rt_consts, uint64_t step, double lr_scale, struct cg_karg *out);
     double rt_consts[4];
 };
 

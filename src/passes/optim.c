@@ -1,5 +1,6 @@
-/* optim.c: the optimizer pass (see optim.h): autodiff per objective, optimizer state as
- * zero-initialised `state` parameters, and one in-place update node per parameter. */
+/* optim.c: the optimizer pass (see optim.h): autodiff per objective, gradient clipping nodes,
+ * optimizer state as zero-initialised `state` parameters, and one in-place update node per
+ * parameter, with each objective's node ranges and schedule in the plan. */
 #include "passes/optim.h"
 
 #include <stdio.h>
@@ -130,7 +131,59 @@ static enum cg_status add_update(struct cg_builder *b, struct cg_graph *g, const
     return cg_build_node(b, CG_OP_adam_update, in, 4, names, vals, 6, loc, &out);
 }
 
-enum cg_status cg_optim_expand(struct cg_graph *g, const struct cg_optim *dflt,
+int cg_optim_active(const struct cg_optim_range *r, uint64_t step)
+{
+    return step % r->every == r->offset;
+}
+
+uint64_t cg_optim_updates_before(const struct cg_optim_range *r, uint64_t step)
+{
+    return step > r->offset ? (step - r->offset - 1) / r->every + 1 : 0;
+}
+
+/* clip_grad_norm_ over the n gradients grads[] (entries < 0 skipped): replaces each by
+ * g * min(1, maxnorm / (sqrt(sum of sum(g^2)) + 1e-6)). */
+static enum cg_status add_clip(struct cg_builder *b, int *grads, int n, double maxnorm,
+                               struct cg_loc loc)
+{
+    int total = -1, v;
+    for (int i = 0; i < n; i++) {
+        if (grads[i] < 0)
+            continue;
+        CG_TRY(cg_build_node(b, CG_OP_square, &grads[i], 1, NULL, NULL, 0, loc, &v));
+        CG_TRY(cg_build_node(b, CG_OP_sum, &v, 1, NULL, NULL, 0, loc, &v));
+        if (total >= 0) {
+            int in[2] = {total, v};
+            CG_TRY(cg_build_node(b, CG_OP_add, in, 2, NULL, NULL, 0, loc, &v));
+        }
+        total = v;
+    }
+    if (total < 0)
+        return CG_OK; /* the objective reaches no parameter */
+    int eps, mx, one, f;
+    CG_TRY(cg_build_node(b, CG_OP_sqrt, &total, 1, NULL, NULL, 0, loc, &total));
+    CG_TRY(cg_build_const(b, 1e-6, loc, &eps));
+    CG_TRY(cg_build_const(b, maxnorm, loc, &mx));
+    CG_TRY(cg_build_const(b, 1.0, loc, &one));
+    int in[2] = {total, eps};
+    CG_TRY(cg_build_node(b, CG_OP_add, in, 2, NULL, NULL, 0, loc, &total));
+    in[0] = mx;
+    in[1] = total;
+    CG_TRY(cg_build_node(b, CG_OP_div, in, 2, NULL, NULL, 0, loc, &f));
+    in[0] = f;
+    in[1] = one;
+    CG_TRY(cg_build_node(b, CG_OP_minimum, in, 2, NULL, NULL, 0, loc, &f));
+    for (int i = 0; i < n; i++) {
+        if (grads[i] < 0)
+            continue;
+        in[0] = grads[i];
+        in[1] = f;
+        CG_TRY(cg_build_node(b, CG_OP_mul, in, 2, NULL, NULL, 0, loc, &grads[i]));
+    }
+    return CG_OK;
+}
+
+enum cg_status cg_optim_expand(struct cg_graph *g, const struct cg_optim *dflt, double clip_grad,
                                struct cg_optim_plan *plan, struct cg_error *e)
 {
     static const struct cg_optim adam_default = {"adam", 1, {"lr"}, {0.001}};
@@ -141,10 +194,17 @@ enum cg_status cg_optim_expand(struct cg_graph *g, const struct cg_optim *dflt,
     int **grads = cg_calloc(nobj ? nobj : 1, sizeof *grads);
     int **wrt = cg_calloc(nobj ? nobj : 1, sizeof *wrt);
     plan->param_grad = cg_malloc((g->nparams ? g->nparams : 1) * sizeof *plan->param_grad);
+    plan->obj = cg_calloc(nobj ? nobj : 1, sizeof *plan->obj);
+    plan->nobjectives = nobj;
     struct cg_builder *b = NULL;
     enum cg_status st = CG_OK;
-    if (!grads || !wrt || !plan->param_grad) {
+    if (!grads || !wrt || !plan->param_grad || !plan->obj) {
         st = cg_error_nomem(e);
+        goto done;
+    }
+    if (!(clip_grad >= 0) || clip_grad > 3e38) {
+        st = cg_error_set(e, CG_ERR_INPUT, "error: --clip-grad %g: expected a positive finite "
+                          "maximum norm", clip_grad);
         goto done;
     }
     for (size_t p = 0; p < g->nparams; p++)
@@ -152,6 +212,9 @@ enum cg_status cg_optim_expand(struct cg_graph *g, const struct cg_optim *dflt,
     for (size_t k = 0; k < nobj && st == CG_OK; k++) { /* every gradient first */
         const struct cg_objective *o = &g->objectives[k];
         size_t n = (size_t)o->nparams;
+        plan->obj[k].every = o->every > 0 ? (uint64_t)o->every : 1;
+        plan->obj[k].offset = (uint64_t)o->offset % plan->obj[k].every;
+        plan->obj[k].grad_begin = g->nnodes;
         grads[k] = cg_malloc((n ? n : 1) * sizeof **grads);
         wrt[k] = cg_malloc((n ? n : 1) * sizeof **wrt);
         if (!grads[k] || !wrt[k]) {
@@ -165,6 +228,15 @@ enum cg_status cg_optim_expand(struct cg_graph *g, const struct cg_optim *dflt,
         for (size_t i = 0; i < n && st == CG_OK; i++)
             if (plan->param_grad[o->params[i]] < 0)
                 plan->param_grad[o->params[i]] = grads[k][i];
+        if (st == CG_OK && n && clip_grad > 0) {
+            if (!(b = cg_builder_open(g, e)))
+                st = cg_error_nomem(e);
+            if (st == CG_OK)
+                st = add_clip(b, grads[k], (int)n, clip_grad, o->loc);
+            cg_builder_close(b);
+            b = NULL;
+        }
+        plan->obj[k].grad_end = g->nnodes;
     }
     plan->grad_end = g->nnodes;
     if (st == CG_OK && !(b = cg_builder_open(g, e)))
@@ -172,9 +244,11 @@ enum cg_status cg_optim_expand(struct cg_graph *g, const struct cg_optim *dflt,
     for (size_t k = 0; k < nobj && st == CG_OK; k++) { /* then the updates, in file order */
         const struct cg_objective *o = &g->objectives[k];
         const struct cg_optim *opt = o->optim.name ? &o->optim : dflt ? dflt : &adam_default;
+        plan->obj[k].update_begin = g->nnodes;
         for (int i = 0; i < o->nparams && st == CG_OK; i++)
             if (grads[k][i] >= 0)
                 st = add_update(b, g, opt, o->params[i], grads[k][i], k, o->loc, e);
+        plan->obj[k].update_end = g->nnodes;
     }
     plan->update_end = g->nnodes;
 done:
@@ -193,5 +267,8 @@ done:
 void cg_optim_plan_free(struct cg_optim_plan *plan)
 {
     cg_free(plan->param_grad);
+    cg_free(plan->obj);
     plan->param_grad = NULL;
+    plan->obj = NULL;
+    plan->nobjectives = 0;
 }

@@ -532,7 +532,7 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
         for (int k = 0; k < t->inputs[i].rank; k++)
             shapes[i].dims[k + 1] = t->inputs[i].dims[k];
     }
-    struct cg_model_options mo = {shapes, t->ninputs, 1, c->optimizer, (uint64_t)c->seed};
+    struct cg_model_options mo = {shapes, t->ninputs, 1, c->optimizer, (uint64_t)c->seed, 0};
     CG_TRY(cg_model_compile(t->g, t->dev, &mo, &t->m, e));
     t->g = NULL; /* the model owns it */
     struct cg_graph *g = cg_model_graph(t->m);
