@@ -157,6 +157,8 @@ int cg_cmd_train(int argc, char **argv)
     struct display d = {0};
     c.seed = -1;
     const char *v, *resume = NULL, *out = NULL;
+    const char *augment[64];
+    c.augment = augment;
     for (int i = 1; i < argc; i++) {
         int r;
 #define OPT(name) ((r = cg_cli_opt(argc, argv, &i, name, &v)) != 0)
@@ -178,6 +180,13 @@ int cg_cmd_train(int argc, char **argv)
             if (r < 0)
                 return 1;
             c.data = v;
+        } else if (OPT("--augment")) {
+            if (r < 0)
+                return 1;
+            if (c.naugment == (int)(sizeof augment / sizeof augment[0]))
+                return cg_cli_usage_error("train", "more than %d --augment values",
+                                          c.naugment);
+            augment[c.naugment++] = v;
         } else if (OPT("--optimizer")) {
             if (r < 0)
                 return 1;

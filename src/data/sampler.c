@@ -118,52 +118,71 @@ static enum cg_status input_error(struct cg_error *e, const struct cg_split *s,
     return st;
 }
 
-/* Resolves graph input i to a field and a role (sampler.h describes the naming rules). */
+/* The field and role of the graph input named nm under cfg (sampler.h describes the naming
+ * rules); NULL when no field supplies it. */
+static const struct cg_field *resolve(const struct cg_split *s,
+                                      const struct cg_sampler_config *cfg, const char *nm,
+                                      enum role *role, int *view)
+{
+    size_t len = strlen(nm);
+    char base[64];
+    const struct cg_field *f = NULL;
+    *role = ROLE_ANCHOR;
+    *view = 0;
+    if (cfg->kind == CG_SAMPLER_MULTIVIEW) {
+        const char *vf = cfg->view_field ? cfg->view_field : "x";
+        size_t vl = strlen(vf);
+        if (!strcmp(nm, vf)) {
+            *role = ROLE_VIEWS;
+            return find_field(s, vf);
+        }
+        if (!find_field(s, nm) && len > vl && !strncmp(nm, vf, vl)) {
+            char *end;
+            long k = strtol(nm + vl, &end, 10);
+            if (!*end && nm[vl] >= '1' && nm[vl] <= '9' && k >= 1 && k <= cfg->views) {
+                *role = ROLE_VIEW;
+                *view = (int)k - 1;
+                return find_field(s, vf);
+            }
+        }
+    }
+    if ((f = find_field(s, nm)))
+        return f;
+    if (cfg->kind == CG_SAMPLER_TRIPLET && len >= 2 && len < sizeof base &&
+        (nm[len - 1] == 'p' || nm[len - 1] == 'n')) {
+        memcpy(base, nm, len - 1);
+        base[len - 1] = 0;
+        if ((f = find_field(s, base)))
+            *role = nm[len - 1] == 'p' ? ROLE_POS : ROLE_NEG;
+    }
+    if (!f && cfg->kind == CG_SAMPLER_PAIRS && len > 4 && len < sizeof base &&
+        !strcmp(nm + len - 4, "_neg")) {
+        memcpy(base, nm, len - 4);
+        base[len - 4] = 0;
+        if ((f = find_field(s, base)))
+            *role = ROLE_RANDOM;
+    }
+    return f;
+}
+
+const struct cg_field *cg_sampler_field_of(const struct cg_split *s,
+                                           const struct cg_sampler_config *cfg,
+                                           const char *input)
+{
+    enum role role;
+    int view;
+    return resolve(s, cfg, input, &role, &view);
+}
+
+/* Binds graph input i to its field and role, checking dtype and shape. */
 static enum cg_status bind_input(struct cg_sampler *sm, const struct cg_input_desc *in, int n,
                                  int i, struct cg_error *e)
 {
     const struct cg_split *s = sm->s;
     const struct cg_input_desc *d = &in[i];
     struct binding *b = &sm->b[i];
-    const char *nm = d->name;
-    size_t len = strlen(nm);
-    char base[64];
-    b->role = ROLE_ANCHOR;
-    b->f = NULL;
-    b->rows = sm->cfg.batch;
-    if (sm->cfg.kind == CG_SAMPLER_MULTIVIEW) {
-        const char *vf = sm->cfg.view_field ? sm->cfg.view_field : "x";
-        size_t vl = strlen(vf);
-        if (!strcmp(nm, vf)) {
-            b->f = find_field(s, vf);
-            b->role = ROLE_VIEWS;
-            b->rows = sm->cfg.batch * (size_t)sm->cfg.views;
-        } else if (!find_field(s, nm) && len > vl && !strncmp(nm, vf, vl)) {
-            char *end;
-            long k = strtol(nm + vl, &end, 10);
-            if (!*end && nm[vl] >= '1' && nm[vl] <= '9' && k >= 1 && k <= sm->cfg.views) {
-                b->f = find_field(s, vf);
-                b->role = ROLE_VIEW;
-                b->view = (int)k - 1;
-            }
-        }
-    }
-    if (!b->f && b->role == ROLE_ANCHOR)
-        b->f = find_field(s, nm);
-    if (!b->f && sm->cfg.kind == CG_SAMPLER_TRIPLET && len >= 2 && len < sizeof base &&
-        (nm[len - 1] == 'p' || nm[len - 1] == 'n')) {
-        memcpy(base, nm, len - 1);
-        base[len - 1] = 0;
-        if ((b->f = find_field(s, base)))
-            b->role = nm[len - 1] == 'p' ? ROLE_POS : ROLE_NEG;
-    }
-    if (!b->f && sm->cfg.kind == CG_SAMPLER_PAIRS && len > 4 && len < sizeof base &&
-        !strcmp(nm + len - 4, "_neg")) {
-        memcpy(base, nm, len - 4);
-        base[len - 4] = 0;
-        if ((b->f = find_field(s, base)))
-            b->role = ROLE_RANDOM;
-    }
+    b->f = resolve(s, &sm->cfg, d->name, &b->role, &b->view);
+    b->rows = sm->cfg.batch * (size_t)(b->role == ROLE_VIEWS ? sm->cfg.views : 1);
     if (!b->f) {
         const char *why = "has no field of that name in the data set";
         if (sm->cfg.kind == CG_SAMPLER_TRIPLET)

@@ -93,6 +93,14 @@ enum cg_status cg_sampler_create(const struct cg_split *s, const struct cg_input
 
 void cg_sampler_destroy(struct cg_sampler *sm);
 
+/* The field of split s that a sampler configured as cfg would fill the graph input named
+ * `input` from (the naming rules above: x2 of a multiview sampler reads the view field, xp of a
+ * triplet sampler reads x, ...), or NULL when none does. Checks neither dtype nor shape: the
+ * trainer uses it to learn the size of the images an augmentation pipeline receives. */
+const struct cg_field *cg_sampler_field_of(const struct cg_split *s,
+                                           const struct cg_sampler_config *cfg,
+                                           const char *input);
+
 /* Batches per epoch: count / batch, rounded up under keep_last. */
 size_t cg_sampler_steps_per_epoch(const struct cg_sampler *sm);
 

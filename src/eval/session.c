@@ -157,6 +157,7 @@ static enum cg_status open_session(struct cg_eval_session *s, const struct cg_ev
     }
     struct cg_sampler_config sc = {0};
     sc.kind = s->info.sampler;
+    sc.views = cg_inputs_views(s->inputs, s->ninputs);
     sc.batch = (size_t)s->info.batch;
     sc.seed = seed;
     sc.keep_last = 1;

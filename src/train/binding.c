@@ -96,10 +96,46 @@ enum cg_status cg_inputs_describe(const struct cg_graph *g, const char *graph_pa
             has[k] |= !strcmp(d.name, known[k]);
     }
     *count = (int)n;
-    *kind = has[0] && has[1] && has[2] && has[3] ? CG_SAMPLER_TRIPLET
-          : has[0] && has[4]                     ? CG_SAMPLER_PAIRS
-                                                 : CG_SAMPLER_PLAIN;
+    int triplet = has[0] && has[1] && has[2] && has[3], pairs = has[0] && has[4];
+    int views = triplet || pairs ? 0 : cg_inputs_views(inputs, *count);
+    if (views) {
+        for (int i = 0; i < *count; i++) /* x1..xK are consecutive: nothing after a gap */
+            if (cg_input_view_index(inputs[i].name) > views)
+                return cg_error_set(e, CG_ERR_INPUT, "%s: error: the views of the multiview "
+                                    "sampler are the inputs x1..xK, consecutive from x1: x%d is "
+                                    "missing before %s", graph_path, views + 1, inputs[i].name);
+        if (has[0])
+            return cg_error_set(e, CG_ERR_INPUT, "%s: error: input 'x' beside the views x1..x%d: "
+                                "the multiview sampler would fill it with all %d views at once "
+                                "([%d*N, ...]); take the views as x1..x%d only", graph_path,
+                                views, views, views, views);
+    }
+    *kind = triplet ? CG_SAMPLER_TRIPLET
+          : pairs   ? CG_SAMPLER_PAIRS
+          : views   ? CG_SAMPLER_MULTIVIEW
+                    : CG_SAMPLER_PLAIN;
     return CG_OK;
+}
+
+int cg_input_view_index(const char *name)
+{
+    if (name[0] != 'x' || name[1] < '1' || name[1] > '9')
+        return 0;
+    char *end;
+    long k = strtol(name + 1, &end, 10);
+    return *end || k > 1000 ? 0 : (int)k;
+}
+
+int cg_inputs_views(const struct cg_input_desc *inputs, int n)
+{
+    int k = 0;
+    for (int found = 1; found;) {
+        found = 0;
+        for (int i = 0; i < n && !found; i++)
+            found = cg_input_view_index(inputs[i].name) == k + 1;
+        k += found;
+    }
+    return k >= 2 ? k : 0;
 }
 
 const char *cg_sampler_kind_name(enum cg_sampler_kind k)

@@ -22,13 +22,22 @@ enum cg_status cg_data_open(const char *spec, struct cg_dataset **out, struct cg
 
 /* Describes g's inputs (at most max) into inputs[0..*n) with their names copied into names:
  * per-example shapes (the first dimension is the batch) and dtypes; *kind is the sampler the
- * inputs call for: x, xp, xn, y -> triplet; x, x_pos -> pairs; else plain. The batch dimension
- * must be symbolic or equal batch; every other dimension must be concrete. Errors
- * (CG_ERR_INPUT) name graph_path and the input. */
+ * inputs call for: x, xp, xn, y -> triplet; x, x_pos -> pairs; x1, x2 (.. xK) -> multiview
+ * with cg_inputs_views() views of field x; else plain. The batch dimension must be symbolic or
+ * equal batch; every other dimension must be concrete. Errors (CG_ERR_INPUT) name graph_path
+ * and the input; for views also: not consecutive from x1 (x1, x2, x4), or an input x beside
+ * them (the multiview sampler would give it all K views at once). */
 enum cg_status cg_inputs_describe(const struct cg_graph *g, const char *graph_path,
                                   int64_t batch, struct cg_input_desc *inputs, char (*names)[64],
                                   int max, int *n, enum cg_sampler_kind *kind,
                                   struct cg_error *e);
+
+/* K >= 2 when x1, x2, ..., xK are among inputs[0..n) (the views of the multiview sampler:
+ * its cg_sampler_config.views), else 0. */
+int cg_inputs_views(const struct cg_input_desc *inputs, int n);
+
+/* k >= 1 when name is "x<k>" (no leading zero), else 0. */
+int cg_input_view_index(const char *name);
 
 /* "triplet", "pairs", "multiview" or "plain". */
 const char *cg_sampler_kind_name(enum cg_sampler_kind k);

@@ -17,6 +17,7 @@
 #include "data/dataset.h"
 #include "data/fileio.h"
 #include "data/loader.h"
+#include "data/loader_augment.h"
 #include "data/sampler.h"
 #include "exec/model.h"
 #include "ir/graph.h"
@@ -25,6 +26,7 @@
 #include "runtime/runtime.h"
 #include "train/binding.h"
 #include "train/checkpoint.h"
+#include "train/views.h"
 
 #define MAX_INPUTS 32
 #define MAX_VALUES 34
@@ -43,10 +45,13 @@ struct cg_trainer {
     char input_names[MAX_INPUTS][64];
     struct cg_sampler_config scfg;
     struct cg_sampler *train_s, *test_s;
+    struct cg_train_aug aug; /* each input's augmentation (views.h) */
+    char saved_aug[sizeof(((struct cg_train_aug *)0)->record)]; /* resume: the run's record */
     int created_rundir;
     /* run state */
     struct cg_device *dev;
     struct cg_model *m;
+    struct cg_loader_augmenter *train_aug, *eval_aug;
     FILE *metrics;
     int nvalues, nlosses;
     const char *names[MAX_VALUES];
@@ -145,6 +150,9 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
         st = int_setting("--batch", &c->batch, 0, META("batch"), c->resume, e);
     if (st == CG_OK)
         st = int_setting("--seed", &c->seed, -1, META("seed"), c->resume, e);
+    if (c->resume)
+        snprintf(t->saved_aug, sizeof t->saved_aug, "%s",
+                 META("augment") ? META("augment") : "none");
     const char *saved_hash = META("graph_fnv1a64");
     char saved_hash_copy[32] = "";
     if (saved_hash)
@@ -177,6 +185,7 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
         struct cg_optim o;
         CG_TRY(cg_optim_parse(c->optimizer, &o, e));
     }
+    CG_TRY(cg_train_aug_check(c->augment, c->naugment, e));
     /* The run directory: created and writable before any work; not a run unless resuming. */
     char probe[4200], path[4200];
     if (!c->resume && cg_ckpt_newest(t->rundir, path, sizeof path) >= 0)
@@ -201,14 +210,22 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
     CG_TRY(cg_graph_load(c->graph, &t->g, e));
     CG_TRY(cg_inputs_describe(t->g, c->graph, c->batch, t->inputs, t->input_names, MAX_INPUTS,
                               &t->ninputs, &t->scfg.kind, e));
+    t->scfg.views = cg_inputs_views(t->inputs, t->ninputs);
     CG_TRY(cg_data_open(c->data, &t->ds, e));
     t->scfg.batch = (size_t)c->batch;
     t->scfg.seed = (uint64_t)c->seed;
-    CG_TRY(cg_sampler_create(&t->ds->train, t->inputs, t->ninputs, &t->scfg, &t->train_s, e));
+    CG_TRY(cg_train_aug_resolve(&t->aug, c->augment, c->naugment,
+                                c->resume ? t->saved_aug : NULL, t->inputs, t->ninputs,
+                                &t->ds->train, &t->scfg, e));
+    c->augment = NULL; /* the option values are the caller's; the record holds them */
+    c->naugment = 0;
+    /* The sampler delivers the fields' images; size-changing pipelines bring them to the graph's
+     * shapes (t->aug.src). */
+    CG_TRY(cg_sampler_create(&t->ds->train, t->aug.src, t->ninputs, &t->scfg, &t->train_s, e));
     if (t->ds->test.count >= (size_t)c->batch && c->eval_every >= 0) {
         struct cg_sampler_config tc = t->scfg;
         tc.no_shuffle = 1;
-        CG_TRY(cg_sampler_create(&t->ds->test, t->inputs, t->ninputs, &tc, &t->test_s, e));
+        CG_TRY(cg_sampler_create(&t->ds->test, t->aug.src, t->ninputs, &tc, &t->test_s, e));
     }
     return CG_OK;
 }
@@ -243,6 +260,8 @@ void cg_train_destroy(struct cg_trainer *t)
         return;
     cg_model_destroy(t->m);
     cg_graph_destroy(t->g);
+    cg_loader_augmenter_destroy(t->train_aug);
+    cg_loader_augmenter_destroy(t->eval_aug);
     cg_device_close(t->dev);
     cg_sampler_destroy(t->train_s);
     cg_sampler_destroy(t->test_s);
@@ -281,7 +300,18 @@ static enum cg_status write_config(struct cg_trainer *t, uint64_t spe, struct cg
                   cg_sampler_kind_name(t->scfg.kind));
     for (int i = 0; i < t->ninputs; i++)
         cg_buf_printf(&b, "%s\"%s\"", i ? ", " : "", t->inputs[i].name);
-    cg_buf_printf(&b, "],\n  \"epochs\": %lld,\n  \"steps\": %lld,\n  \"steps_per_epoch\": %llu,"
+    cg_buf_printf(&b, "],\n  \"views\": %d,\n  \"augment\": {", t->scfg.views);
+    for (int i = 0, k = 0; i < t->ninputs; i++) {
+        if (!t->aug.pipe[i][0])
+            continue;
+        cg_buf_printf(&b, "%s", k++ ? ", " : "");
+        cg_buf_json_str(&b, t->inputs[i].name);
+        cg_buf_printf(&b, ": ");
+        cg_buf_json_str(&b, t->aug.pipe[i]);
+    }
+    cg_buf_printf(&b, "},\n  \"augment_record\": ");
+    cg_buf_json_str(&b, t->aug.record);
+    cg_buf_printf(&b, ",\n  \"epochs\": %lld,\n  \"steps\": %lld,\n  \"steps_per_epoch\": %llu,"
                   "\n  \"batch\": %lld,\n  \"optimizer\": ", (long long)c->epochs,
                   (long long)c->steps, (unsigned long long)spe, (long long)c->batch);
     cg_buf_json_str(&b, c->optimizer ? c->optimizer : "adam(lr=1e-3)");
@@ -425,6 +455,7 @@ static enum cg_status save_checkpoint(struct cg_trainer *t, struct cg_loader *L,
         {"graph", t->graph_path},
         {"graph_fnv1a64", t->graph_hash},
         {"data", t->data},
+        {"augment", t->aug.record},
         {"optimizer", t->optimizer},
     };
     int nmeta = (int)(sizeof meta / sizeof meta[0]) - (t->optimizer[0] ? 0 : 1);
@@ -450,6 +481,11 @@ static enum cg_status evaluate(struct cg_trainer *t, double *avg, struct cg_erro
     struct cg_loader_config lc = {0};
     lc.queue = cg_device_queue(t->dev);
     lc.targets = targets;
+    if (t->eval_aug) { /* unaugmented, but resized to the graph's size */
+        lc.targets = cg_loader_augmenter_targets(t->eval_aug);
+        lc.augment = cg_loader_augment;
+        lc.augment_ctx = t->eval_aug;
+    }
     struct cg_loader *L;
     CG_TRY(cg_loader_create(t->test_s, &lc, &L, e));
     size_t n = cg_sampler_steps_per_epoch(t->test_s);
@@ -598,6 +634,17 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
     struct cg_loader_config lc = {0};
     lc.queue = cg_device_queue(t->dev);
     lc.targets = targets;
+    const char *pipes[MAX_INPUTS];
+    if (cg_train_aug_pipes(&t->aug, 0, pipes)) { /* compiled once, run inside the loader */
+        CG_TRY(cg_loader_augmenter_create(t->dev, t->train_s, t->aug.src, pipes, targets,
+                                          (uint64_t)c->seed, &t->train_aug, e));
+        lc.targets = cg_loader_augmenter_targets(t->train_aug);
+        lc.augment = cg_loader_augment;
+        lc.augment_ctx = t->train_aug;
+    }
+    if (t->test_s && cg_train_aug_pipes(&t->aug, 1, pipes))
+        CG_TRY(cg_loader_augmenter_create(t->dev, t->test_s, t->aug.src, pipes, targets, 0,
+                                          &t->eval_aug, e));
     struct cg_loader *L = NULL;
     CG_TRY(cg_loader_create(t->train_s, &lc, &L, e));
     ev.total = total;
@@ -616,6 +663,13 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
     ev.text = text;
     ev.step = step;
     cb(ctx, &ev);
+    if (t->scfg.kind == CG_SAMPLER_MULTIVIEW || t->aug.any) {
+        ev.kind = CG_TRAIN_NOTE;
+        snprintf(text, sizeof text, "augmentation: %.8000s%s", t->aug.record,
+                 t->scfg.kind == CG_SAMPLER_MULTIVIEW && !t->aug.any
+                     ? " (the views are identical copies)" : "");
+        cb(ctx, &ev);
+    }
     double t_start = now_s(), t_log = t_start;
     uint64_t step_log = step;
     enum cg_status st = CG_OK;

@@ -42,6 +42,9 @@ struct cg_train_config {
     const char *rundir;
     int resume;
     int debug_nan; /* check the loss every step; name the first op producing a NaN/Inf */
+    const char *const *augment; /* the --augment values as given ([NAME=]PIPELINE), naugment of
+                                 * them; none: the default (views.h), or on resume the run's */
+    int naugment;
 };
 
 enum cg_train_event_kind {
