@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# test_train_views.sh: `clgraph train` with two views (inputs x1, x2: the multiview sampler) and
+# device augmentations (--augment), end to end on a small synthetic MNIST-format data set that
+# this test writes with python3's standard library (128 train / 64 test 28x28 images of three
+# random bright rectangles each, built with `clgraph data build mnist mnist=DIR`):
+#  - a two-view graph (a small conv encoder, info_nce between the views' embeddings) trains:
+#    the loss falls over 64 steps (mean of the last four logged values below 0.92 times the mean
+#    of the first two); its metric vdiff = mean |x1 - x2| shows the views differ in training
+#    (> 0.05) and are the same unaugmented images in evaluation (= 0); with --augment none the
+#    training views are identical (= 0);
+#  - config.json and the checkpoint record the sampler and the pipelines (the default one for
+#    1-channel views: rrc(scale=0.2:1),flip);
+#  - resume is bit-identical with augmentation (cmp of whole checkpoint files: --steps 10
+#    --checkpoint-every 5, then --resume --steps 20 == --steps 20), also when --augment is given
+#    again unchanged; another --augment on resume is refused;
+#  - a size-changing pipeline (rrc(size=24) on 28x28 fields into a 24x24 graph input) trains
+#    and evaluates (evaluation resizes the whole images), and the default pipeline for such an
+#    input crops to the graph's size;
+#  - graphs/simclr_mnist.graph trains for a short run;
+#  - refused with exit 1 before any work (no run directory left behind): pipeline syntax, an
+#    unknown input, a non-image input, an output size other than the graph input's, an empty
+#    pipeline, a value given twice, views that are not consecutive, an input x beside views.
+# About 40 s on a loaded 2-core PoCL machine.
+set -u
+BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
+SRC=${CLGRAPH_SOURCE_DIR:?CLGRAPH_SOURCE_DIR must point to the source tree}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+n=0
+fail() {
+    echo "FAIL: $*"
+    echo "--- stdout:"; head -c 3000 "$TMP/out"
+    echo "--- stderr:"; head -c 3000 "$TMP/err"
+    exit 1
+}
+check() { n=$((n + 1)); echo "check $n: $*"; }
+# t ARGS...: clgraph train ARGS in $TMP, must exit 0 without any sanitizer report
+t() {
+    (cd "$TMP" && timeout 200 "$BIN" train "$@" >"$TMP/out" 2>"$TMP/err")
+    local rc=$?
+    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+    [ "$rc" -eq 0 ] || fail "clgraph train $*: exit $rc"
+}
+# refuse RC PATTERN ARGS...: clgraph train ARGS must exit RC with PATTERN on stderr
+refuse() {
+    local want=$1 pat=$2; shift 2
+    (cd "$TMP" && timeout 200 "$BIN" train "$@" >"$TMP/out" 2>"$TMP/err")
+    local rc=$?
+    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+    [ "$rc" -eq "$want" ] || fail "clgraph train $*: exit $rc, want $want"
+    grep -qE -- "$pat" "$TMP/err" || fail "stderr lacks /$pat/"
+    echo "  refused: $(head -1 "$TMP/err")"
+}
+ck() { echo "$TMP/$1/checkpoints/step-$(printf %012d "$2").safetensors"; }
+# values RUN SPLIT KEY: the KEY values of RUN's metrics.jsonl records of SPLIT, one per line
+values() { grep "\"split\":\"$2\"" "$TMP/$1/metrics.jsonl" | sed "s/.*\"$3\":\([^,}]*\).*/\1/"; }
+
+# The data: IDX files of 28x28 images (three rectangles of random size, place and intensity).
+"$PY" - "$TMP/m" <<'PYEOF' || fail "writing the synthetic MNIST files"
+import os, random, struct, sys
+d = sys.argv[1]
+os.makedirs(d)
+def write(prefix, count, seed):
+    r = random.Random(seed)
+    img = bytearray()
+    for _ in range(count):
+        px = bytearray(784)
+        for _ in range(3):
+            h, w = r.randint(3, 10), r.randint(3, 10)
+            y0, x0, v = r.randint(0, 28 - h), r.randint(0, 28 - w), r.randint(80, 255)
+            for y in range(y0, y0 + h):
+                for x in range(x0, x0 + w):
+                    px[y * 28 + x] = max(px[y * 28 + x], v)
+        img += px
+    with open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb") as f:
+        f.write(struct.pack(">IIII", 2051, count, 28, 28) + img)
+    with open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb") as f:
+        f.write(struct.pack(">II", 2049, count) + bytes(i % 10 for i in range(count)))
+write("train", 128, 1)
+write("t10k", 64, 2)
+PYEOF
+(cd "$TMP" && "$BIN" data build mnist mnist=m --out d >/dev/null 2>&1) || fail "data build"
+
+cat >"$TMP/v.graph" <<'EOF'
+# two views of the same anchors, a small encoder, SimCLR's loss; vdiff: how much the views differ
+input x1 : f32[N, 1, 28, 28]
+input x2 : f32[N, 1, 28, 28]
+def f(x) {
+  h = max_pool2d(relu(conv(x, 8, k=3, pad=1)), 4)
+  return mlp(flatten(h), [64, 32])
+}
+minimize info_nce(f(x1), f(x2), temperature=0.5)
+metric vdiff = mean(abs(x1 - x2))
+EOF
+sed 's/28, 28\]/24, 24]/' "$TMP/v.graph" >"$TMP/v24.graph"
+{ cat "$TMP/v.graph"; echo 'input y : i32[N]'; } >"$TMP/vy.graph"
+cat >"$TMP/gap.graph" <<'EOF'
+input x1 : f32[N, 1, 28, 28]
+input x2 : f32[N, 1, 28, 28]
+input x4 : f32[N, 1, 28, 28]
+z = dense(flatten(x1 + x2 + x4), 4)
+minimize mean(z * z)
+EOF
+sed 's/x4/x/g' "$TMP/gap.graph" >"$TMP/withx.graph"
+OPTS=(--data d --batch 32 --optimizer "adam(lr=3e-3)" --quiet)
+
+check "two views train: the loss falls, the views differ, evaluation is unaugmented"
+t v.graph "${OPTS[@]}" --steps 64 --log-every 4 --eval-every 32 --augment "rrc(scale=0.5:1),flip" \
+    --out A
+mapfile -t loss < <(values A train loss)
+[ "${#loss[@]}" -eq 16 ] || fail "want 16 logged steps, got ${#loss[@]}"
+echo "  train loss: ${loss[*]}"
+awk -v a="${loss[0]}" -v b="${loss[1]}" -v c="${loss[12]}" -v d="${loss[13]}" -v e="${loss[14]}" \
+    -v f="${loss[15]}" 'BEGIN { exit !((c + d + e + f) / 4 < 0.92 * (a + b) / 2) }' ||
+    fail "the loss did not fall"
+for v in $(values A train vdiff); do
+    awk -v v="$v" 'BEGIN { exit !(v > 0.05) }' || fail "training views too similar: vdiff $v"
+done
+[ "$(values A test vdiff | sort -u)" = "0" ] || fail "evaluation views differ: $(values A test vdiff)"
+grep -q '"sampler": "multiview"' "$TMP/A/config.json" || fail "config.json: sampler"
+grep -q '"views": 2' "$TMP/A/config.json" || fail "config.json: views"
+grep -qF '"augment": {"x1": "rrc(scale=0.5:1),flip", "x2": "rrc(scale=0.5:1),flip"}' \
+    "$TMP/A/config.json" || fail "config.json: augment"
+grep -qF 'x1=rrc(scale=0.5:1),flip;x2=rrc(scale=0.5:1),flip' "$(ck A 64)" ||
+    fail "the checkpoint lacks the augmentation record"
+
+check "--augment none: identical views; the default pipeline is recorded"
+t v.graph "${OPTS[@]}" --steps 4 --log-every 2 --no-eval --augment none --out N
+[ "$(values N train vdiff | sort -u)" = "0" ] || fail "views differ without augmentation"
+grep -qF '"augment_record": "none"' "$TMP/N/config.json" || fail "config.json: none"
+t v.graph "${OPTS[@]}" --steps 2 --no-eval --out D
+grep -qF '"augment": {"x1": "rrc(scale=0.2:1),flip", "x2": "rrc(scale=0.2:1),flip"}' \
+    "$TMP/D/config.json" || fail "config.json: the default pipeline"
+
+check "resume with augmentation is bit-identical; another --augment is refused"
+t v.graph "${OPTS[@]}" --steps 20 --log-every 5 --no-eval --out B
+t v.graph "${OPTS[@]}" --steps 10 --log-every 5 --no-eval --checkpoint-every 5 --out C
+t --resume C --steps 20 --quiet
+cmp "$(ck B 20)" "$(ck C 20)" || fail "resumed checkpoint differs"
+t v.graph "${OPTS[@]}" --steps 10 --log-every 5 --no-eval --out E
+t --resume E --steps 20 --quiet --augment "x2=rrc(scale=0.2:1),flip" \
+    --augment "x1=rrc(scale = 0.2:1), flip"
+cmp "$(ck B 20)" "$(ck E 20)" || fail "resumed checkpoint differs (--augment given again)"
+refuse 1 "differs from the run's 'x1=rrc\(scale=0.2:1\),flip;x2=rrc\(scale=0.2:1\),flip'" \
+    --resume E --steps 30 --augment "rrc(scale=0.5:1),flip"
+refuse 1 "augmentation 'none', which differs" --resume E --steps 30 --augment none
+
+check "a size-changing pipeline: 28x28 fields cropped to a 24x24 graph input"
+t v24.graph "${OPTS[@]}" --steps 8 --log-every 4 --eval-every 8 --augment "rrc(size=24),flip" \
+    --out S
+[ "$(values S test vdiff)" = "0" ] || fail "evaluation views differ: $(values S test vdiff)"
+values S test loss | grep -qE '^[0-9.]+$' || fail "no finite evaluation loss"
+t v24.graph "${OPTS[@]}" --steps 2 --no-eval --out S2
+grep -qF '"x1": "rrc(size=24x24,scale=0.2:1),flip"' "$TMP/S2/config.json" ||
+    fail "the default pipeline does not crop to the graph's size"
+
+check "graphs/simclr_mnist.graph trains for a short run"
+t "$SRC/graphs/simclr_mnist.graph" --data d --batch 32 --steps 6 --log-every 3 --eval-every 6 \
+    --quiet --out R
+[ -f "$(ck R 6)" ] || fail "no checkpoint"
+values R test loss | grep -qE '^[0-9.]+$' || fail "no finite evaluation loss"
+
+check "refused before any work"
+refuse 1 "^error: --augment flip\(p=1.5\): augmentation 'flip\(p=1.5\)': at character 6" \
+    v.graph --data d --augment "flip(p=1.5)" --out X1
+refuse 1 "--augment x3=flip: the graph has no input 'x3' \(its inputs: x1, x2\)" \
+    v.graph --data d --augment x3=flip --out X1
+refuse 1 "--augment y=flip: graph input 'y' is i32\[\] per example; augmentations need f32" \
+    vy.graph --data d --augment y=flip --out X1
+refuse 1 "the pipeline makes 24x24 images of x's 28x28 ones, but graph input 'x1'" \
+    v.graph --data d --augment "rrc(size=24)" --out X1
+refuse 1 "--augment : empty pipeline" v.graph --data d --augment "" --out X1
+refuse 1 "input 'x1' given twice" v.graph --data d --augment x1=flip --augment x1=none --out X1
+refuse 1 "given twice for all image inputs" v.graph --data d --augment flip --augment none \
+    --out X1
+refuse 1 "x3 is missing before x4" gap.graph --data d --out X1
+refuse 1 "input 'x' beside the views x1..x2" withx.graph --data d --out X1
+[ ! -e "$TMP/X1" ] || fail "a refused run left its directory"
+
+echo "all $n checks passed"
