@@ -1,5 +1,6 @@
 /* test_memplan.c: invariants of the liveness memory plan (passes/memplan.h) on real graphs:
- * every value fits inside the planned buffer, values alive at the same time never share bytes
+ * the parameters first, in order (the region bindings share), every value fits inside the
+ * planned buffer, values alive at the same time never share bytes
  * unless they share storage on purpose (views, in-place updates), kept values are persistent,
  * and reuse makes the plan smaller than one buffer per value. */
 #include <setjmp.h>
@@ -40,6 +41,16 @@ static void check_plan(const struct cg_graph *g, const struct cg_memplan *p)
         if (last[root_of(g, n->out)] < (long)k)
             last[root_of(g, n->out)] = (long)k;
     }
+    /* the parameter region: every parameter in order from 0, nothing else below p->params */
+    size_t at = 0;
+    for (size_t i = 0; i < g->nparams; i++) {
+        assert_int_equal(p->offset[g->params[i].value], at);
+        at += cg_memplan_slot(cg_shape_numel(g, &g->params[i].shape));
+    }
+    assert_int_equal(p->params, at);
+    for (size_t v = 0; v < nv; v++)
+        assert_true((g->values[root_of(g, (int)v)].kind == CG_V_PARAM) ==
+                    (p->offset[v] < p->params));
     for (size_t v = 0; v < nv; v++) {
         size_t sz = cg_memplan_slot(cg_shape_numel(g, &g->values[v].shape));
         assert_true(p->offset[v] + sz <= total);

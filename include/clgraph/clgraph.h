@@ -171,6 +171,24 @@ enum cg_status cg_model_compile(struct cg_graph *g, struct cg_device *dev,
 
 void cg_model_destroy(struct cg_model *m);
 
+/* Selects the schedule for other input shapes: the symbols that the given inputs' declared
+ * shapes name take the given sizes (inputs not listed keep their sizes; e.g. only "x" with
+ * N = 5 for evaluation's last partial batch of a model compiled at N = 64). The first use of
+ * a binding compiles it (graph passes, memory plan, device programs) and keeps it; later uses
+ * only switch. Every schedule shares the model's parameters and optimizer state (one device
+ * buffer, no copy on a switch) and the step counter; its inputs and computed values are its
+ * own, so set the inputs after a switch. cg_model_set/get/get_grad/forward/step then act on the
+ * selected schedule; the shapes given to cg_model_compile select the first one again. Errors
+ * (CG_ERR_INPUT, the selection unchanged): an unknown input, a rank or a fixed dimension that
+ * differs from the declaration, two inputs giving one symbol different sizes, a graph that does
+ * not shape-check at those sizes, or a parameter whose shape depends on a symbol that changes. */
+enum cg_status cg_model_bind(struct cg_model *m, const struct cg_input_shape *shapes,
+                             int nshapes, struct cg_error *e);
+
+/* Number of schedules compiled so far (1 after cg_model_compile; cg_model_bind adds one per
+ * new binding). */
+size_t cg_model_schedules(const struct cg_model *m);
+
 /* Copies bytes of host data (f32 or i32, C order, element count x 4 bytes) into the input or
  * parameter called name (parameters by full name, "clf.dense0.w"). */
 enum cg_status cg_model_set(struct cg_model *m, const char *name, const void *data, size_t bytes,

@@ -39,10 +39,12 @@ struct pending_scratch {
 struct cg_exec {
     struct cg_graph *g;
     struct cg_device *dev;
-    cl_mem buf;      /* every value */
+    cl_mem pbuf;     /* the parameter region (parameters, optimizer state); may be shared */
+    cl_mem buf;      /* every other value */
     cl_mem scratch;  /* shared scratch, NULL when no node needs it */
-    size_t *offset;  /* per value, in floats */
-    size_t total;    /* floats in buf */
+    size_t *offset;  /* per value, in floats from the plan's start (memplan.h) */
+    size_t params;   /* floats in pbuf: values at offsets below it live there */
+    size_t total;    /* floats of the plan, parameter region included */
     size_t scratch_floats;
     struct launch *launches;
     size_t nlaunches, cap_launches;
@@ -56,6 +58,17 @@ struct cg_exec {
 size_t cg_exec_device_bytes(const struct cg_exec *x)
 {
     return (x->total + x->scratch_floats) * sizeof(float);
+}
+
+/* The buffer holding value v and v's offset in it, in floats. */
+static cl_mem value_mem(const struct cg_exec *x, int v, size_t *off)
+{
+    if (x->offset[v] < x->params) {
+        *off = x->offset[v];
+        return x->pbuf;
+    }
+    *off = x->offset[v] - x->params;
+    return x->buf;
 }
 
 /* ---- lowering API ---- */
@@ -198,8 +211,10 @@ enum cg_status cg_lower_kernel(struct cg_lower *l, const struct cg_launch_desc *
         const struct cg_karg *k = &args[i];
         switch (k->kind) {
         case CG_KA_VALUE: {
-            cl_uint off = (cl_uint)(x->offset[k->value] + (size_t)k->i);
-            err = clSetKernelArg(L.kernel, a++, sizeof(cl_mem), &x->buf);
+            size_t at;
+            cl_mem mem = value_mem(x, k->value, &at);
+            cl_uint off = (cl_uint)(at + (size_t)k->i);
+            err = clSetKernelArg(L.kernel, a++, sizeof(cl_mem), &mem);
             if (err == CL_SUCCESS)
                 err = clSetKernelArg(L.kernel, a++, sizeof off, &off);
             break;
@@ -253,12 +268,16 @@ enum cg_status cg_lower_emit_gemm(struct cg_lower *l, const struct cg_gemm_desc 
     L.rt_arg = -1;
     L.name = "CLBlastSgemm";
     L.gemm = *d;
+    size_t at[3] = {0, 0, 0}; /* value offsets; the buffers are chosen in run_gemm */
     if (d->a >= 0)
-        L.gemm.a_off += l->x->offset[d->a];
+        value_mem(l->x, d->a, &at[0]);
     if (d->b >= 0)
-        L.gemm.b_off += l->x->offset[d->b];
+        value_mem(l->x, d->b, &at[1]);
     if (d->c >= 0)
-        L.gemm.c_off += l->x->offset[d->c];
+        value_mem(l->x, d->c, &at[2]);
+    L.gemm.a_off += at[0];
+    L.gemm.b_off += at[1];
+    L.gemm.c_off += at[2];
     if (L.gemm.batch == 0)
         L.gemm.batch = 1;
     return push_launch(l->x, &L, l->e);
@@ -318,6 +337,27 @@ static enum cg_status live_nodes(const struct cg_graph *g, char **out, struct cg
 enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
                               struct cg_error *e)
 {
+    return cg_exec_create_shared(g, dev, NULL, out, e);
+}
+
+/* Does g's parameter region have the layout of share's (same parameters, same sizes)? */
+static int same_params(const struct cg_graph *g, const struct cg_exec *x,
+                       const struct cg_exec *share)
+{
+    if (g->nparams != share->g->nparams || x->params != share->params)
+        return 0;
+    for (size_t p = 0; p < g->nparams; p++)
+        if (x->offset[g->params[p].value] != share->offset[share->g->params[p].value] ||
+            cg_shape_numel(g, &g->params[p].shape) !=
+                cg_shape_numel(share->g, &share->g->params[p].shape))
+            return 0;
+    return 1;
+}
+
+enum cg_status cg_exec_create_shared(struct cg_graph *g, struct cg_device *dev,
+                                     const struct cg_exec *share, struct cg_exec **out,
+                                     struct cg_error *e)
+{
     *out = NULL;
     struct cg_exec *x = cg_calloc(1, sizeof *x);
     if (!x)
@@ -351,10 +391,28 @@ enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct 
         goto error;
     memcpy(x->offset, plan.offset, g->nvalues * sizeof *x->offset);
     x->total = plan.persistent + plan.arena;
+    x->params = plan.params;
     cg_memplan_free(&plan);
     cl_int err;
+    if (share) {
+        if (!same_params(g, x, share)) {
+            st = cg_error_set(e, CG_ERR_INPUT, "error: internal error: the graph's parameters "
+                              "differ from those of the executor it shares them with");
+            goto error;
+        }
+        x->pbuf = share->pbuf;
+        clRetainMemObject(x->pbuf);
+    } else {
+        x->pbuf = clCreateBuffer(cg_device_context(dev), CL_MEM_READ_WRITE,
+                                 (x->params ? x->params : 1) * sizeof(float), NULL, &err);
+        if (err != CL_SUCCESS) {
+            st = cg_cl_fail(e, err, "clCreateBuffer(parameters)");
+            goto error;
+        }
+    }
     x->buf = clCreateBuffer(cg_device_context(dev), CL_MEM_READ_WRITE,
-                            (x->total ? x->total : 1) * sizeof(float), NULL, &err);
+                            (x->total > x->params ? x->total - x->params : 1) * sizeof(float),
+                            NULL, &err);
     if (err != CL_SUCCESS) {
         st = cg_cl_fail(e, err, "clCreateBuffer(values)");
         goto error;
@@ -407,6 +465,8 @@ void cg_exec_destroy(struct cg_exec *x)
             clReleaseKernel(x->launches[i].kernel);
     if (x->buf)
         clReleaseMemObject(x->buf);
+    if (x->pbuf)
+        clReleaseMemObject(x->pbuf);
     if (x->scratch)
         clReleaseMemObject(x->scratch);
     cg_free(x->launches);
@@ -434,8 +494,10 @@ enum cg_status cg_exec_write(struct cg_exec *x, int v, const void *data, size_t 
     CG_TRY(check_size(x, v, bytes, e));
     if (!bytes)
         return CG_OK;
-    cl_int err = clEnqueueWriteBuffer(cg_device_queue(x->dev), x->buf, CL_TRUE,
-                                      x->offset[v] * sizeof(float), bytes, data, 0, NULL, NULL);
+    size_t at;
+    cl_mem mem = value_mem(x, v, &at);
+    cl_int err = clEnqueueWriteBuffer(cg_device_queue(x->dev), mem, CL_TRUE, at * sizeof(float),
+                                      bytes, data, 0, NULL, NULL);
     return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clEnqueueWriteBuffer");
 }
 
@@ -445,8 +507,10 @@ enum cg_status cg_exec_read(struct cg_exec *x, int v, void *data, size_t bytes,
     CG_TRY(check_size(x, v, bytes, e));
     if (!bytes)
         return CG_OK;
-    cl_int err = clEnqueueReadBuffer(cg_device_queue(x->dev), x->buf, CL_TRUE,
-                                     x->offset[v] * sizeof(float), bytes, data, 0, NULL, NULL);
+    size_t at;
+    cl_mem mem = value_mem(x, v, &at);
+    cl_int err = clEnqueueReadBuffer(cg_device_queue(x->dev), mem, CL_TRUE, at * sizeof(float),
+                                     bytes, data, 0, NULL, NULL);
     return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clEnqueueReadBuffer");
 }
 
@@ -582,8 +646,10 @@ static enum cg_status run_gemm(struct cg_exec *x, const struct launch *L, cl_eve
 {
     const struct cg_gemm_desc *d = &L->gemm;
     cl_command_queue q = cg_device_queue(x->dev);
-    cl_mem a = d->a >= 0 ? x->buf : x->scratch, b = d->b >= 0 ? x->buf : x->scratch,
-           c = d->c >= 0 ? x->buf : x->scratch;
+    size_t at;
+    cl_mem a = d->a >= 0 ? value_mem(x, d->a, &at) : x->scratch,
+           b = d->b >= 0 ? value_mem(x, d->b, &at) : x->scratch,
+           c = d->c >= 0 ? value_mem(x, d->c, &at) : x->scratch;
     CLBlastTranspose ta = d->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = d->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode s;
@@ -679,6 +745,7 @@ enum cg_status cg_exec_finish(struct cg_exec *x, struct cg_error *e)
 
 void cg_exec_place(const struct cg_exec *x, int v, void **buf, size_t *offset)
 {
-    *buf = x->buf;
-    *offset = x->offset[v] * sizeof(float);
+    size_t at;
+    *buf = value_mem(x, v, &at);
+    *offset = at * sizeof(float);
 }

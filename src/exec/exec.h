@@ -1,6 +1,8 @@
 /* exec.h: a bound graph compiled for one device, and running it.
  *
- * cg_exec_create gives every value a place in one device buffer (aliases share their input's
+ * cg_exec_create gives every value a place in two device buffers, one for the parameters and
+ * optimizer state (which executors of the same graph at other sizes can share:
+ * cg_exec_create_shared) and one for every other value (aliases share their input's
  * place: reshape, flatten, squeeze, unsqueeze, stop_gradient, and the outputs of in-place
  * CG_OPF_INPLACE nodes such as optimizer updates), lowers every node into launches
  * (lower.h), builds every program and creates every kernel with its arguments set. cg_exec_run
@@ -19,6 +21,15 @@ struct cg_exec;
  * must outlive it. */
 enum cg_status cg_exec_create(struct cg_graph *g, struct cg_device *dev, struct cg_exec **out,
                               struct cg_error *e);
+
+/* cg_exec_create for a graph with the same parameters as share's graph (the same graph built
+ * for other sizes): the new executor uses share's parameter buffer (parameters and optimizer
+ * state; memplan.h's parameter region), so updates made through either are seen by both, with
+ * no copy. share NULL: a buffer of its own, as cg_exec_create. The buffer lives until the last
+ * executor using it is destroyed. A parameter layout that differs from share's is an error. */
+enum cg_status cg_exec_create_shared(struct cg_graph *g, struct cg_device *dev,
+                                     const struct cg_exec *share, struct cg_exec **out,
+                                     struct cg_error *e);
 
 void cg_exec_destroy(struct cg_exec *x);
 

@@ -1244,6 +1244,7 @@ static enum cg_status exec_stmt(struct cg_builder *b, const struct cg_stmt *s)
         v->dtype = s->type.dtype;
         v->name = in.name;
         CG_TRY(do_type(b, &s->type, &v->shape, 1));
+        in.decl = v->shape;
         if (CG_PUSH(g->inputs, g->ninputs, g->cap_inputs, in))
             return cg_error_nomem(b->e);
         struct res r = {.kind = R_TENSOR, .value = in.value, .loc = s->loc};
@@ -1467,7 +1468,9 @@ static enum cg_status finish(struct cg_builder *b, enum cg_status st, struct cg_
     return CG_OK;
 }
 
-static enum cg_status start(struct cg_builder *b, const char *path, struct cg_error *e)
+/* A new graph for path, with a new program to load or (borrow != NULL) another graph's. */
+static enum cg_status start(struct cg_builder *b, const char *path, struct cg_program *borrow,
+                            struct cg_error *e)
 {
     memset(b, 0, sizeof *b);
     b->e = e;
@@ -1476,7 +1479,8 @@ static enum cg_status start(struct cg_builder *b, const char *path, struct cg_er
     if (!b->g)
         return cg_error_nomem(e);
     b->g->path = cg_arena_strdup(&b->g->arena, path);
-    b->prog = b->g->prog = cg_calloc(1, sizeof *b->prog);
+    b->g->prog_borrowed = borrow != NULL;
+    b->prog = b->g->prog = borrow ? borrow : cg_calloc(1, sizeof *b->prog);
     if (!b->g->path || !b->prog)
         return cg_error_nomem(e);
     return CG_OK;
@@ -1487,21 +1491,37 @@ enum cg_status cg_graph_load(const char *path, struct cg_graph **out, struct cg_
     return cg_graph_load_bound(path, NULL, 0, out, e);
 }
 
+/* build with the symbols bound as early as inputs declare them, then every binding checked */
+static enum cg_status build_bound(struct cg_builder *b, const struct cg_binding *binds,
+                                  int nbinds)
+{
+    b->binds = binds;
+    b->nbinds = nbinds;
+    CG_TRY(build(b));
+    for (int k = 0; k < nbinds; k++) /* reports unknown symbols */
+        CG_TRY(cg_graph_bind(b->g, binds[k].name, binds[k].value, b->e));
+    return nbinds ? cg_graph_reinfer(b->g, b->e) : CG_OK;
+}
+
 enum cg_status cg_graph_load_bound(const char *path, const struct cg_binding *binds, int nbinds,
                                    struct cg_graph **out, struct cg_error *e)
 {
     struct cg_builder b;
-    enum cg_status st = start(&b, path, e);
-    b.binds = binds;
-    b.nbinds = nbinds;
+    enum cg_status st = start(&b, path, NULL, e);
     if (st == CG_OK)
         st = cg_program_load(b.prog, path, e);
     if (st == CG_OK)
-        st = build(&b);
-    for (int k = 0; k < nbinds && st == CG_OK; k++) /* reports unknown symbols */
-        st = cg_graph_bind(b.g, binds[k].name, binds[k].value, e);
-    if (st == CG_OK && nbinds)
-        st = cg_graph_reinfer(b.g, e);
+        st = build_bound(&b, binds, nbinds);
+    return finish(&b, st, out);
+}
+
+enum cg_status cg_graph_rebuild(const struct cg_graph *g, const struct cg_binding *binds,
+                                int nbinds, struct cg_graph **out, struct cg_error *e)
+{
+    struct cg_builder b;
+    enum cg_status st = start(&b, g->path, g->prog, e);
+    if (st == CG_OK)
+        st = build_bound(&b, binds, nbinds);
     return finish(&b, st, out);
 }
 
@@ -1509,7 +1529,7 @@ enum cg_status cg_graph_load_text(const char *path, const char *text, size_t len
                                   struct cg_graph **out, struct cg_error *e)
 {
     struct cg_builder b;
-    enum cg_status st = start(&b, path, e);
+    enum cg_status st = start(&b, path, NULL, e);
     if (st == CG_OK)
         st = cg_program_load_text(b.prog, path, text, len, e);
     if (st == CG_OK)

@@ -20,7 +20,7 @@ void cg_graph_destroy(struct cg_graph *g)
     cg_free(g->metrics);
     cg_free(g->objectives);
     cg_free(g->vars);
-    if (g->prog) {
+    if (g->prog && !g->prog_borrowed) {
         cg_program_free(g->prog);
         cg_free(g->prog);
     }

@@ -95,6 +95,7 @@ struct cg_input {
     const char *name;
     int value;
     struct cg_loc loc;
+    struct cg_shape decl; /* as declared: symbols unresolved (binding other input shapes) */
 };
 
 /* A named value: an output or a metric. */
@@ -146,6 +147,7 @@ struct cg_graph {
     size_t nvars, cap_vars;
     const char *path;         /* the main file */
     struct cg_program *prog;  /* the parsed sources (names and locations point into them) */
+    int prog_borrowed;        /* prog belongs to another graph (cg_graph_rebuild) */
 };
 
 /* Builds the graph of the program whose main file is `path` (parse, import, inline, infer).
@@ -167,6 +169,12 @@ enum cg_status cg_graph_load_bound(const char *path, const struct cg_binding *bi
 /* Same, from text (imports resolve relative to path's directory). */
 enum cg_status cg_graph_load_text(const char *path, const char *text, size_t len,
                                   struct cg_graph **out, struct cg_error *e);
+
+/* Builds a new graph from the program g was built from (no file is read again), with the
+ * symbols bound as cg_graph_load_bound does: the same graph for other sizes. The new graph
+ * borrows g's parsed program (names and locations point into it), so g must outlive it. */
+enum cg_status cg_graph_rebuild(const struct cg_graph *g, const struct cg_binding *binds,
+                                int nbinds, struct cg_graph **out, struct cg_error *e);
 
 void cg_graph_destroy(struct cg_graph *g);
 

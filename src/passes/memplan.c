@@ -97,8 +97,16 @@ enum cg_status cg_memplan_build(const struct cg_graph *g, struct cg_memplan *p,
             last[root[n->out]] = (long)k;
     }
     size_t nitems = 0, pers = 0;
+    for (size_t i = 0; i < g->nparams; i++) { /* the parameter region, in parameter order */
+        int v = g->params[i].value;
+        size_t sz = cg_memplan_slot(cg_shape_numel(g, &g->params[i].shape));
+        p->offset[v] = pers;
+        pers += sz;
+        p->unplanned += sz;
+    }
+    p->params = pers;
     for (size_t v = 0; v < nv; v++) {
-        if (root[v] != (int)v)
+        if (root[v] != (int)v || g->values[v].kind == CG_V_PARAM)
             continue;
         int64_t n = cg_shape_numel(g, &g->values[v].shape);
         if (n < 0) {

@@ -1,12 +1,14 @@
 /* memplan.h: the memory plan of a bound graph: where each value lives on the device.
  *
- * Values fall into two regions of one buffer. The persistent region holds what must survive a
- * run: inputs, parameters (and optimizer state), and every value marked `keep` (outputs,
- * metrics, top-level names, objectives, and whatever a caller wants to read back, such as
- * gradients). The arena holds everything else, placed by liveness: a value lives from the node
- * that computes it to its last use (views and in-place updates extend the life of the storage
- * they share), and values whose lives do not overlap may share bytes. Placement is greedy,
- * largest first, at the lowest offset that conflicts with no overlapping placed value. */
+ * Values fall into two regions of one address space. The persistent region holds what must
+ * survive a run: parameters (and optimizer state) first, in parameter order (the parameter
+ * region, which the executor keeps in a buffer of its own that every binding of a model
+ * shares), then inputs and every value marked `keep` (outputs, metrics, top-level names,
+ * objectives, and whatever a caller wants to read back, such as gradients). The arena holds
+ * everything else, placed by liveness: a value lives from the node that computes it to its
+ * last use (views and in-place updates extend the life of the storage they share), and values
+ * whose lives do not overlap may share bytes. Placement is greedy, largest first, at the
+ * lowest offset that conflicts with no overlapping placed value. */
 #ifndef CG_MEMPLAN_H
 #define CG_MEMPLAN_H
 
@@ -14,6 +16,9 @@
 
 struct cg_memplan {
     size_t *offset;      /* per value, in floats from the buffer start (aliases: their root's) */
+    size_t params;       /* floats of the parameter region at offset 0 (inside the persistent
+                          * one): g->params in order, optimizer state included, so two graphs
+                          * with the same parameters have the same parameter layout */
     size_t persistent;   /* floats in the persistent region (at offset 0) */
     size_t arena;        /* floats in the arena (after the persistent region) */
     size_t peak_live;    /* floats live at the busiest node, both regions */
