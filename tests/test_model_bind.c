@@ -143,6 +143,15 @@ static void test_rows_and_training(void **state)
     float q8[24];
     assert_int_equal(cg_model_get(m, "p", q8, sizeof q8, &e), CG_OK);
     assert_memory_equal(q8, p8, sizeof q8);
+    /* the lr scale holds for every schedule, also one compiled after it was set */
+    assert_int_equal(cg_model_set_lr_scale(m, 0, &e), CG_OK);
+    bind_feed(m, 3);
+    assert_int_equal(cg_model_schedules(m), 3);
+    assert_int_equal(cg_model_step(m, &e), CG_OK);
+    bind_feed(m, 5);
+    assert_int_equal(cg_model_step(m, &e), CG_OK);
+    assert_int_equal(cg_model_get(m, "conv0.w", w5, sizeof w5, &e), CG_OK);
+    assert_memory_equal(w8, w5, sizeof w8);
     cg_model_destroy(m);
 }
 
