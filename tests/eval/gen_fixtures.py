@@ -63,7 +63,7 @@ from sklearn.preprocessing import StandardScaler
 # caps of src/eval/measures.h (CG_R2_KRR_MAX_TRAIN, CG_R2_MAX_TEST).
 KRR_GRID = {"alpha": [1e0, 0.1, 1e-2, 1e-3], "gamma": np.logspace(-2, 2, 4)}
 KRR_MAX_TRAIN = 1000
-MAX_TEST = 5000
+MAX_TEST = 10000
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures")
