@@ -264,7 +264,7 @@ int cg_cmd_run(int argc, char **argv)
     if (st == CG_OK) /* the run is the K steps, without epochs */
         st = cg_lr_schedule_resolve(&sched, (uint64_t)steps, 0, &e);
     if (st == CG_OK && clip)
-        st = cg_clip_grad_parse(clip, &clip_grad, &e);
+        st = cg_clip_grad_parse(clip, &clip_grad, NULL, 0, &e);
     for (int f = 0; f < nfeeds && st == CG_OK; f++)
         for (int k = 0; k < f && st == CG_OK; k++)
             if (!strcmp(feeds[f].name, feeds[k].name))

@@ -206,13 +206,11 @@ int cg_cmd_train(int argc, char **argv)
         } else if (OPT("--lr-schedule")) {
             if (r < 0)
                 return 1;
-            if (strcmp(v, "constant"))
-                return cg_cli_usage_error("train", "--lr-schedule %s is not implemented yet "
-                                          "(only 'constant' is)", v);
+            c.lr_schedule = v;
         } else if (OPT("--clip-grad")) {
             if (r < 0)
                 return 1;
-            return cg_cli_usage_error("train", "--clip-grad is not implemented yet");
+            c.clip_grad = v;
         } else if (!strcmp(argv[i], "--no-eval")) {
             c.eval_every = -1;
         } else if (!strcmp(argv[i], "--quiet")) {

@@ -151,18 +151,27 @@ static enum cg_status parse(struct sp *P, struct cg_lr_schedule *s, int nested)
     return CG_OK;
 }
 
+/* v in the shortest of %.15g, %.17g that reads back exactly. */
+static const char *num(double v, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, n, "%.17g", v);
+    return buf;
+}
+
 static void canonical(struct cg_lr_schedule *s)
 {
-    char cos[64] = "cosine";
+    char cos[64] = "cosine", b[32];
     if (s->min != 0)
-        snprintf(cos, sizeof cos, "cosine(min=%.17g)", s->min);
+        snprintf(cos, sizeof cos, "cosine(min=%s)", num(s->min, b, sizeof b));
     switch (s->kind) {
     case CG_LR_CONSTANT: snprintf(s->text, sizeof s->text, "constant"); break;
     case CG_LR_COSINE: snprintf(s->text, sizeof s->text, "%s", cos); break;
     case CG_LR_STEP:
-        snprintf(s->text, sizeof s->text, "step(%s=%lld, gamma=%.17g)",
+        snprintf(s->text, sizeof s->text, "step(%s=%lld, gamma=%s)",
                  s->epochs ? "epochs" : "every", (long long)(s->epochs ? s->epochs : s->every),
-                 s->gamma);
+                 num(s->gamma, b, sizeof b));
         break;
     case CG_LR_WARMUP:
         if (s->then_cosine)
@@ -231,7 +240,8 @@ double cg_lr_schedule_factor(const struct cg_lr_schedule *s, uint64_t t)
     return 1;
 }
 
-enum cg_status cg_clip_grad_parse(const char *text, double *out, struct cg_error *e)
+enum cg_status cg_clip_grad_parse(const char *text, double *out, char *canon, size_t n,
+                                  struct cg_error *e)
 {
     char *end;
     errno = 0;
@@ -240,5 +250,7 @@ enum cg_status cg_clip_grad_parse(const char *text, double *out, struct cg_error
         return cg_error_set(e, CG_ERR_INPUT, "error: --clip-grad %s: expected a positive finite "
                             "maximum norm, as in --clip-grad 1.0", text);
     *out = v;
+    if (canon)
+        num(v, canon, n);
     return CG_OK;
 }

@@ -19,6 +19,7 @@
 #ifndef CG_SCHEDULE_H
 #define CG_SCHEDULE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/util.h"
@@ -55,7 +56,9 @@ int cg_lr_schedule_uses_total(const struct cg_lr_schedule *s);
 double cg_lr_schedule_factor(const struct cg_lr_schedule *s, uint64_t t);
 
 /* The value of --clip-grad (a positive finite number, the maximum total L2 norm of each
- * objective's gradients; see cg_model_options.clip_grad); else CG_ERR_INPUT naming it. */
-enum cg_status cg_clip_grad_parse(const char *text, double *out, struct cg_error *e);
+ * objective's gradients; see cg_model_options.clip_grad); else CG_ERR_INPUT naming it. canon
+ * (may be NULL) receives the shortest spelling that reads back exactly ("0.5"). */
+enum cg_status cg_clip_grad_parse(const char *text, double *out, char *canon, size_t n,
+                                  struct cg_error *e);
 
 #endif

@@ -27,6 +27,7 @@
 #include "train/binding.h"
 #include "train/checkpoint.h"
 #include "train/views.h"
+#include "train/schedule.h"
 
 #define MAX_INPUTS 32
 #define MAX_VALUES 34
@@ -34,6 +35,8 @@
 struct cg_trainer {
     struct cg_train_config cfg;
     char graph_path[4096], data[1024], optimizer[256], rundir[4096], device[256];
+    char lr_schedule[160], clip_grad[64]; /* canonical spellings ("" for none) */
+    struct cg_lr_schedule sched;
     char ckpt_path[4200]; /* resume: the newest checkpoint */
     char graph_hash[32];
     char *graph_text;
@@ -118,6 +121,30 @@ static enum cg_status int_setting(const char *what, int64_t *given, int64_t unse
     return CG_OK;
 }
 
+/* The steps of the whole run: --steps, else --epochs (default 1) epochs. */
+static uint64_t run_total(const struct cg_train_config *c, uint64_t spe)
+{
+    return c->steps > 0 ? (uint64_t)c->steps : (uint64_t)(c->epochs > 0 ? c->epochs : 1) * spe;
+}
+
+/* --lr-schedule and --clip-grad as given, in their canonical spellings (compared on resume);
+ * "" when not given. */
+static enum cg_status canonical_options(const struct cg_train_config *c, char *sched, size_t ns,
+                                        char *clip, size_t nc, struct cg_error *e)
+{
+    sched[0] = clip[0] = 0;
+    if (c->lr_schedule) {
+        struct cg_lr_schedule s;
+        CG_TRY(cg_lr_schedule_parse(c->lr_schedule, &s, e));
+        snprintf(sched, ns, "%s", s.text);
+    }
+    if (c->clip_grad) {
+        double v;
+        CG_TRY(cg_clip_grad_parse(c->clip_grad, &v, clip, nc, e));
+    }
+    return CG_OK;
+}
+
 static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config *in,
                               struct cg_error *e)
 {
@@ -136,8 +163,20 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
         CG_TRY(cg_st_read(t->ckpt_path, &saved, e));
     }
     const struct cg_st_file *sv = &saved;
-    enum cg_status st = CG_OK;
+    char sched[160], clip[64], saved_sched_steps[32] = "";
+    enum cg_status st = canonical_options(c, sched, sizeof sched, clip, sizeof clip, e);
 #define META(k) (c->resume ? cg_st_meta_get(sv, k) : NULL)
+    /* checkpoints from before these options had a constant schedule and no clipping */
+#define META_OR(k, d) (c->resume ? (META(k) ? META(k) : d) : NULL)
+    if (st == CG_OK)
+        st = setting("--lr-schedule", sched[0] ? sched : NULL, t->lr_schedule,
+                     sizeof t->lr_schedule, META_OR("lr_schedule", "constant"), c->resume, e);
+    if (st == CG_OK)
+        st = setting("--clip-grad", clip[0] ? clip : NULL, t->clip_grad, sizeof t->clip_grad,
+                     META_OR("clip_grad", "none"), c->resume, e);
+    if (META("lr_schedule_steps"))
+        snprintf(saved_sched_steps, sizeof saved_sched_steps, "%s", META("lr_schedule_steps"));
+#undef META_OR
     if (st == CG_OK)
         st = setting("GRAPH", c->graph, t->graph_path, sizeof t->graph_path, META("graph"),
                      c->resume, e);
@@ -166,6 +205,13 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
     c->graph = t->graph_path;
     c->data = t->data;
     c->optimizer = t->optimizer[0] ? t->optimizer : NULL;
+    if (!t->lr_schedule[0])
+        snprintf(t->lr_schedule, sizeof t->lr_schedule, "constant");
+    if (!strcmp(t->clip_grad, "none"))
+        t->clip_grad[0] = 0;
+    c->lr_schedule = t->lr_schedule;
+    c->clip_grad = t->clip_grad[0] ? t->clip_grad : NULL;
+    CG_TRY(cg_lr_schedule_parse(c->lr_schedule, &t->sched, e));
     snprintf(t->device, sizeof t->device, "%s", c->device ? c->device : "");
     c->device = t->device[0] ? t->device : NULL;
     if (!c->graph[0])
@@ -227,6 +273,15 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
         tc.no_shuffle = 1;
         CG_TRY(cg_sampler_create(&t->ds->test, t->aug.src, t->ninputs, &tc, &t->test_s, e));
     }
+    /* The schedule's horizon; a schedule over the run's length cannot change it on resume. */
+    uint64_t spe = cg_sampler_steps_per_epoch(t->train_s), total = run_total(c, spe);
+    CG_TRY(cg_lr_schedule_resolve(&t->sched, total, spe, e));
+    if (c->resume && cg_lr_schedule_uses_total(&t->sched) && saved_sched_steps[0] &&
+        strtoull(saved_sched_steps, NULL, 10) != total)
+        return cg_error_set(e, CG_ERR_INPUT, "error: --resume: --lr-schedule %s spans the whole "
+                            "run, which had %s steps; this invocation asks for %llu (give the "
+                            "run's --epochs/--steps, or start a new run)", t->lr_schedule,
+                            saved_sched_steps, (unsigned long long)total);
     return CG_OK;
 }
 
@@ -315,8 +370,10 @@ static enum cg_status write_config(struct cg_trainer *t, uint64_t spe, struct cg
                   "\n  \"batch\": %lld,\n  \"optimizer\": ", (long long)c->epochs,
                   (long long)c->steps, (unsigned long long)spe, (long long)c->batch);
     cg_buf_json_str(&b, c->optimizer ? c->optimizer : "adam(lr=1e-3)");
-    cg_buf_printf(&b, ",\n  \"lr_schedule\": \"constant\",\n  \"clip_grad\": null,\n"
-                  "  \"seed\": %lld,\n  \"device\": ", (long long)c->seed);
+    cg_buf_printf(&b, ",\n  \"lr_schedule\": ");
+    cg_buf_json_str(&b, t->lr_schedule);
+    cg_buf_printf(&b, ",\n  \"clip_grad\": %s,\n  \"seed\": %lld,\n  \"device\": ",
+                  c->clip_grad ? c->clip_grad : "null", (long long)c->seed);
     cg_buf_json_str(&b, cg_device_info(t->dev)->name);
     cg_buf_printf(&b, ",\n  \"device_selector\": ");
     cg_buf_json_str(&b, c->device ? c->device : "");
@@ -432,6 +489,7 @@ static enum cg_status save_checkpoint(struct cg_trainer *t, struct cg_loader *L,
     struct cg_sampler_state ss;
     cg_loader_state(L, &ss);
     char v[9][64];
+    snprintf(v[8], 64, "%llu", (unsigned long long)t->sched.total);
     snprintf(v[0], 64, "%llu", (unsigned long long)step);
     snprintf(v[1], 64, "%llu", (unsigned long long)(step / spe));
     snprintf(v[2], 64, "%lld", (long long)t->cfg.seed);
@@ -456,6 +514,9 @@ static enum cg_status save_checkpoint(struct cg_trainer *t, struct cg_loader *L,
         {"graph_fnv1a64", t->graph_hash},
         {"data", t->data},
         {"augment", t->aug.record},
+        {"lr_schedule", t->lr_schedule},
+        {"lr_schedule_steps", v[8]},
+        {"clip_grad", t->clip_grad[0] ? t->clip_grad : (char *)"none"},
         {"optimizer", t->optimizer},
     };
     int nmeta = (int)(sizeof meta / sizeof meta[0]) - (t->optimizer[0] ? 0 : 1);
@@ -568,7 +629,8 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
         for (int k = 0; k < t->inputs[i].rank; k++)
             shapes[i].dims[k + 1] = t->inputs[i].dims[k];
     }
-    struct cg_model_options mo = {shapes, t->ninputs, 1, c->optimizer, (uint64_t)c->seed, 0};
+    struct cg_model_options mo = {shapes, t->ninputs, 1, c->optimizer, (uint64_t)c->seed,
+                                  c->clip_grad ? strtod(c->clip_grad, NULL) : 0};
     CG_TRY(cg_model_compile(t->g, t->dev, &mo, &t->m, e));
     t->g = NULL; /* the model owns it */
     struct cg_graph *g = cg_model_graph(t->m);
@@ -589,8 +651,7 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
         return cg_error_set(e, CG_ERR_INPUT, "%s: error: the graph has no minimize statement: "
                             "nothing to train", c->graph);
     uint64_t spe = cg_sampler_steps_per_epoch(t->train_s);
-    uint64_t total = c->steps > 0 ? (uint64_t)c->steps
-                                  : (uint64_t)(c->epochs > 0 ? c->epochs : 1) * spe;
+    uint64_t total = run_total(c, spe);
     uint64_t step = 0;
     char mpath[4200];
     snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", t->rundir);
@@ -697,6 +758,8 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
                     find_nan_op(t, step, e);
                 }
         }
+        if (st == CG_OK)
+            st = cg_model_set_lr_scale(t->m, cg_lr_schedule_factor(&t->sched, step), e);
         if (st == CG_OK)
             st = cg_model_step(t->m, e);
         if (st != CG_OK)

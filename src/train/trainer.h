@@ -45,6 +45,8 @@ struct cg_train_config {
     const char *const *augment; /* the --augment values as given ([NAME=]PIPELINE), naugment of
                                  * them; none: the default (views.h), or on resume the run's */
     int naugment;
+    const char *lr_schedule; /* --lr-schedule (train/schedule.h); default constant */
+    const char *clip_grad;   /* --clip-grad MAXNORM as given; NULL: no clipping */
 };
 
 enum cg_train_event_kind {

@@ -13,7 +13,8 @@
 #  - refused with exit 1 and the reason: a corrupt checkpoint (a flipped byte, a truncated
 #    file), a changed graph, another --batch on resume, an existing run without --resume;
 #  - refused with exit 1 before any work (no run directory left behind): fields that do not
-#    match the graph's inputs, a missing data set, bad option values, not-implemented options,
+#    match the graph's inputs, a missing data set, bad option values (tests/cli/test_trainopt.sh
+#    has more for --lr-schedule and --clip-grad),
 #    a run directory that cannot be created;
 #  - a non-finite loss stops the run with its step; --debug-nan names the op.
 # About 10 s on PoCL.
@@ -132,8 +133,9 @@ refuse 1 "no data set named 'nosuch'" reg.graph --data nosuch --out X2
 refuse 1 "nodir" reg.graph --data nodir/ --out X3
 refuse 1 "--batch expects an integer" reg.graph --data lp --batch 0 --out X4
 refuse 1 "--epochs expects an integer" reg.graph --data lp --epochs two --out X4
-refuse 1 "not implemented yet" reg.graph --data lp --clip-grad 1 --out X4
-refuse 1 "not implemented yet" reg.graph --data lp --lr-schedule cosine --out X4
+refuse 1 "--clip-grad 0: expected a positive" reg.graph --data lp --clip-grad 0 --out X4
+refuse 1 "--lr-schedule cosin: unknown schedule 'cosin'" reg.graph --data lp --lr-schedule cosin \
+    --out X4
 refuse 1 "optimizer" reg.graph --data lp --optimizer "adamm(lr=1)" --out X4
 refuse 1 "alpha" reg.graph --data latent_pairs:alpha=1 --out X4
 touch "$TMP/afile"
