@@ -515,11 +515,14 @@ static enum cg_status save_checkpoint(struct cg_trainer *t, struct cg_loader *L,
         {"data", t->data},
         {"augment", t->aug.record},
         {"lr_schedule", t->lr_schedule},
-        {"lr_schedule_steps", v[8]},
+        {"lr_schedule_steps", cg_lr_schedule_uses_total(&t->sched) ? v[8] : NULL},
         {"clip_grad", t->clip_grad[0] ? t->clip_grad : (char *)"none"},
         {"optimizer", t->optimizer},
     };
-    int nmeta = (int)(sizeof meta / sizeof meta[0]) - (t->optimizer[0] ? 0 : 1);
+    int nmeta = 0; /* without the entries that do not apply (NULL or empty values) */
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+        if (meta[i].value && meta[i].value[0])
+            meta[nmeta++] = meta[i];
     snprintf(path, n, "%s/checkpoints/step-%012llu.safetensors", t->rundir,
              (unsigned long long)step);
     CG_TRY(cg_ckpt_save(t->m, path, meta, nmeta, e));
