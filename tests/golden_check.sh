@@ -3,10 +3,11 @@
 # gradient, and three end-to-end graphs, through `clgraph run`) as a ctest test.
 #
 # Every case runs in a normal build (about 90 s on the 2-core CI machine). In an ASan + UBSan
-# build all 143 cases take about 3.5 minutes, close to ctest's 300 s timeout when ctest -j2 runs
+# build all 151 cases take about 3.5 minutes, close to ctest's 300 s timeout when ctest -j2 runs
 # other tests beside it, so only a representative subset runs there: at least one case of every
 # op family, forward and gradient, with every e2e case (e2e_cim: graphs/cim.graph at N=2, so the
-# CIM graph runs with fed inputs under the sanitizers). The sanitizer build is recognised from
+# CIM graph runs with fed inputs under the sanitizers) and one training case (alternating
+# objectives with gradient clipping and an lr schedule). The sanitizer build is recognised from
 # the binary itself (it imports __asan_init), so this holds however ctest is started.
 # Overrides: CLGRAPH_GOLDEN=all runs every case, CLGRAPH_GOLDEN=subset the subset.
 set -u
@@ -23,7 +24,7 @@ SUBSET=(
     reduce_var_list_biased_keep shape_concat3_mid shape_gather_ax1 shape_one_hot shape_permute
     shape_slice_neg softmax_ax1_3d ssim_win7 sugar_conv_t sugar_mlp_named unary_clamp_lo
     unary_dropout_p0 unary_pow_neg0_5 unary_softplus_beta2 unary_stop_gradient
-    upsample_nearest_3
+    upsample_nearest_3 train_alternate_clip_sched
 )
 
 mode=${CLGRAPH_GOLDEN:-auto}

@@ -103,7 +103,7 @@ def decl(name, a):
 
 
 def add(name, body, feeds, fn, fetch=("y",), grads=None, params=(), cot=None, tol=None,
-        raw=False, grad_of="loss", gen_feeds=None, comment=None):
+        raw=False, grad_of="loss", gen_feeds=None, comment=None, run_args=None):
     """Defines a case.
 
     body: graph statements; unless raw, `input` lines for the feeds that are not params are
@@ -113,10 +113,11 @@ def add(name, body, feeds, fn, fetch=("y",), grads=None, params=(), cot=None, to
     fetch: names fetched and compared. grads: feed names differentiated (default: every f32
     feed). cot: fetched names that enter the loss (default: every float fetch).
     raw: body is the whole graph, the target is grad_of (None: the single minimize).
+    run_args: extra `clgraph run` arguments (training cases: --steps K, --lr-schedule ...).
     """
     CASES.append(dict(name=name, body=body, feeds=feeds, fn=fn, fetch=list(fetch), grads=grads,
                       params=set(params), cot=cot, tol=tol or TOL, raw=raw, grad_of=grad_of,
-                      gen_feeds=gen_feeds or {}, comment=comment))
+                      gen_feeds=gen_feeds or {}, comment=comment, run_args=run_args or []))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -746,6 +747,217 @@ def e2e_cases():
 
 
 # ---------------------------------------------------------------------------------------------
+# training options: `clgraph run --steps K` with --clip-grad, --lr-schedule and objectives that
+# alternate (`minimize ... every K offset J`), against a torch loop; the fetched parameters are
+# those after K steps
+
+def t_optim(spec, params):
+    """torch.optim from a clgraph optimizer spec such as ('adam', {'lr': 0.01})"""
+    name, kw = spec
+    kw = dict(kw)
+    if "beta1" in kw or "beta2" in kw:
+        kw["betas"] = (kw.pop("beta1", 0.9), kw.pop("beta2", 0.999))
+    if "nesterov" in kw:
+        kw["nesterov"] = bool(kw["nesterov"])
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    return cls(params, **kw)
+
+
+def optim_text(spec):
+    name, kw = spec
+    return "%s(%s)" % (name, ", ".join("%s=%r" % (k, v) for k, v in kw.items()))
+
+
+def t_scheduler(sched, opt, steps):
+    """the torch scheduler that docs/TRAINING.md names for an --lr-schedule (None: constant)"""
+    S = torch.optim.lr_scheduler
+    if sched is None:
+        return None
+    kind = sched[0]
+    if kind == "cosine":
+        return S.CosineAnnealingLR(opt, T_max=steps, eta_min=sched[1] * opt.defaults["lr"])
+    if kind == "step":
+        return S.StepLR(opt, step_size=sched[1], gamma=sched[2])
+    W = sched[1]
+    warm = S.LambdaLR(opt, lambda t: min(1.0, (t + 1) / W))
+    if kind == "warmup":
+        return warm
+    cos = S.CosineAnnealingLR(opt, T_max=steps - W, eta_min=sched[2] * opt.defaults["lr"])
+    return S.SequentialLR(opt, [warm, cos], milestones=[W])
+
+
+def t_train(T, names, objectives, forward, steps, sched=None, clip=None, stats=None):
+    """objectives: (loss name, param names, optimizer spec, every, offset), in file order.
+    Each step: one forward pass, the gradients of the active objectives (all from it), then per
+    active objective in file order clip_grad_norm_ over its gradients and its optimizer's step;
+    every scheduler steps once per training step."""
+    import warnings
+    P = {k: T[k].detach().clone().requires_grad_(True) for k in names}
+    opts = [t_optim(o[2], [P[n] for n in o[1]]) for o in objectives]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheds = [t_scheduler(sched, o, steps) for o in opts]
+    for t in range(steps):
+        outs = forward(P, T)
+        active = [k for k, o in enumerate(objectives) if t % o[3] == o[4]]
+        grads = {k: torch.autograd.grad(outs[objectives[k][0]], [P[n] for n in objectives[k][1]],
+                                        retain_graph=True, allow_unused=True) for k in active}
+        for k in active:
+            ps = [P[n] for n in objectives[k][1]]
+            for p, g in zip(ps, grads[k]):
+                p.grad = None if g is None else g.clone()
+            if clip is not None:
+                norm = torch.nn.utils.clip_grad_norm_([p for p in ps if p.grad is not None], clip)
+                if stats is not None:
+                    stats.append(round(float(norm), 4))
+            opts[k].step()
+            for p in ps:
+                p.grad = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for s in scheds:
+                if s is not None:
+                    s.step()
+    res = {k: P[k].detach() for k in names}
+    with torch.no_grad():
+        res.update(forward(P, T))
+    return res
+
+
+TRAIN_BODY = """\
+input x : f32[N, 6]
+input y : f32[N, 3]
+h = tanh(dense(x, 8, name="l1"))
+p = dense(h, 3, name="l2")
+d = p - y
+loss = mean(d * d)
+aux = mean(h * h) + mean(p * p)
+"""
+
+
+def train_cases():
+    def forward(P, T):
+        h = torch.tanh(F.linear(T["x"], P["l1.w"], P["l1.b"]))
+        p = F.linear(h, P["l2.w"], P["l2.b"])
+        d = p - T["y"]
+        return {"loss": (d * d).mean(), "aux": (h * h).mean() + (p * p).mean()}
+
+    names = ["l1.w", "l1.b", "l2.w", "l2.b"]
+    ALL = names
+
+    def case(name, objs, steps, sched=None, clip=None, default=None, comment=None):
+        g = Rng(name)
+        N = 5
+        feeds = {"x": g.normal(N, 6), "y": g.normal(N, 3)}
+        feeds["l1.w"] = kaiming_bias(g, (8, 6), 6)
+        feeds["l1.b"] = kaiming_bias(g, (8,), 6)
+        feeds["l2.w"] = kaiming_bias(g, (3, 8), 8)
+        feeds["l2.b"] = kaiming_bias(g, (3,), 8)
+        lines = []
+        for loss, ps, opt, every, offset in objs:
+            st = "minimize " + loss
+            if ps is not ALL:
+                st += " over " + ", ".join(ps)
+            if opt is not default:
+                st += " with " + optim_text(opt)
+            if every != 1:
+                st += " every %d" % every + (" offset %d" % offset if offset else "")
+            lines.append(st)
+        body = "# golden case %s (generated by tests/golden/gen.py)\n" % name
+        if comment:
+            body += "# " + comment + "\n"
+        body += TRAIN_BODY + "\n".join(lines) + "\n"
+        args = ["--steps", str(steps)]
+        if default is not None:
+            args += ["--optimizer", optim_text(default)]
+        if sched is not None:
+            args += ["--lr-schedule", sched[-1]]
+        if clip is not None:
+            args += ["--clip-grad", repr(clip)]
+        stats = []
+
+        # the parameters each objective's `over` patterns select (none: all)
+        objs_t = [(o[0], [n for n in names if o[1] is ALL or
+                          any(n == q or n.startswith(q + ".") for q in o[1])]) + o[2:]
+                  for o in objs]
+
+        def fn(T):
+            return t_train(T, names, objs_t, forward, steps, sched[:-1] if sched else None, clip,
+                           stats)
+        fn(to_torch(feeds, torch.float64, set()))
+        if clip is not None and not (max(stats) > clip and min(stats) < clip):
+            raise SystemExit("gen.py: case %s: clipping should be active at some updates and "
+                             "inactive at others (norms %s)" % (name, stats))
+        add(name, body, feeds, fn, fetch=names + ["loss"], grads=[], raw=True, grad_of=None,
+            run_args=args, comment=comment)
+
+    sgd_m = ("sgd", {"lr": 0.1, "momentum": 0.9})
+    adam = ("adam", {"lr": 0.02})
+    case("train_clip_sgd", [("loss", ALL, sgd_m, 1, 0)], 6, clip=0.6, default=sgd_m,
+         comment="clip_grad_norm_(max_norm=0.6) before each sgd step (--optimizer)")
+    case("train_clip_two_objectives",
+         [("loss", ["l2"], adam, 1, 0), ("aux", ["l1", "l2.b"], ("adamw", {"lr": 0.03}), 1, 0)],
+         5, clip=0.5, comment="each objective clipped over its own gradients (only the first"
+         " exceeds 0.5)")
+    case("train_sched_cosine_adamw", [("loss", ALL, ("adamw", {"lr": 0.05, "weight_decay": 0.5}),
+                                       1, 0)], 6, sched=("cosine", 0.1, "cosine(min=0.1)"),
+         comment="CosineAnnealingLR(T_max=6, eta_min=0.1 lr); AdamW's decay uses the lr")
+    case("train_sched_step_sgd",
+         [("loss", ALL, ("sgd", {"lr": 0.1, "momentum": 0.9, "nesterov": 1}), 1, 0)], 6,
+         sched=("step", 2, 0.5, "step(every=2, gamma=0.5)"), comment="StepLR(2, gamma=0.5)")
+    case("train_sched_warmup_sgd", [("loss", ALL, ("sgd", {"lr": 0.2}), 1, 0)], 5,
+         sched=("warmup", 3, "warmup(steps=3)"), comment="LambdaLR(min(1, (t+1)/3))")
+    case("train_sched_warmup_cosine_adam", [("loss", ALL, adam, 1, 0)], 7,
+         sched=("warmup_cosine", 3, 0.0, "warmup(steps=3, then=cosine)"),
+         comment="SequentialLR(LambdaLR warm-up, CosineAnnealingLR(T_max=4)), milestones [3]")
+    case("train_alternate",
+         [("loss", ["l1"], adam, 2, 0), ("aux", ["l1", "l2"], sgd_m, 3, 1),
+          ("loss", ["l2"], ("adamw", {"lr": 0.01}), 1, 0)], 7,
+         comment="every 2 / every 3 offset 1 / every step; each optimizer counts its own steps")
+    case("train_alternate_clip_sched",
+         [("loss", ["l1"], adam, 2, 0), ("loss", ["l2"], sgd_m, 2, 1)], 6, clip=0.6,
+         sched=("warmup_cosine", 2, 0.2, "warmup(steps=2, then=cosine(min=0.2))"),
+         comment="two phases alternating, as CRL-TAC's, with clipping and a schedule")
+
+
+SCHEDULES = [  # (spec, torch description, total steps, steps per epoch)
+    ("constant", None, 12, 4),
+    ("cosine", ("cosine", 0.0), 12, 4),
+    ("cosine(min=0.25)", ("cosine", 0.25), 12, 4),
+    ("step(every=5, gamma=0.3)", ("step", 5, 0.3), 12, 4),
+    ("step(epochs=2, gamma=0.5)", ("step", 8, 0.5), 20, 4),
+    ("step(every=3)", ("step", 3, 0.1), 12, 4),
+    ("warmup(steps=4)", ("warmup", 4), 12, 4),
+    ("warmup(steps=1)", ("warmup", 1), 5, 4),
+    ("warmup(steps=5, then=cosine)", ("warmup_cosine", 5, 0.0), 12, 4),
+    ("warmup(steps=3, then=cosine(min=0.1))", ("warmup_cosine", 3, 0.1), 11, 4),
+]
+
+
+def write_schedules(path):
+    """schedules.txt: per schedule one line `SPEC<TAB>TOTAL<TAB>SPE<TAB>lr_0 lr_1 ...`, the lr of
+    torch.optim.SGD(lr=1) at each step under the scheduler docs/TRAINING.md names (test_schedule.c
+    compares cg_lr_schedule_factor with them)"""
+    import warnings
+    rows = ["# lr multipliers of torch.optim.lr_scheduler, written by tests/golden/gen.py"]
+    for spec, desc, total, spe in SCHEDULES:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = t_scheduler(desc, opt, total)
+            lrs = []
+            for _ in range(total):
+                lrs.append(opt.param_groups[0]["lr"])
+                opt.step()
+                if s is not None:
+                    s.step()
+        rows.append("%s\t%d\t%d\t%s" % (spec, total, spe, " ".join(repr(v) for v in lrs)))
+    with open(path, "w") as fh:
+        fh.write("\n".join(rows) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
 # evaluation and writing
 
 def to_torch(feeds, dtype, want):
@@ -870,6 +1082,8 @@ def write_case(c):
             "rtol": c["tol"]["rtol"], "atol": c["tol"]["atol"]}
     if c["comment"]:
         meta["comment"] = c["comment"]
+    if c["run_args"]:
+        meta["run_args"] = c["run_args"]
     with open(os.path.join(d, "case.json"), "w") as fh:
         fh.write(dump_json(meta))
 
@@ -942,6 +1156,8 @@ def main():
     crop_cases()
     ssim_cases()
     e2e_cases()
+    train_cases()
+    write_schedules(os.path.join(HERE, "schedules.txt"))
     names = [c["name"] for c in CASES]
     assert len(names) == len(set(names)), "duplicate case names"
     os.makedirs(CASES_DIR, exist_ok=True)

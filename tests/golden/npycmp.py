@@ -105,6 +105,7 @@ def cmd_args(case_dir, tmp):
         out += ["--grad", "%s=%s" % (g["name"], os.path.join(tmp, g["file"]))]
     if c["grads"] and c.get("grad_of"):
         out += ["--grad-of", c["grad_of"]]
+    out += c.get("run_args", [])
     for a in out:
         if "\n" in a:
             raise ValueError("newline in an argument: %r" % a)
