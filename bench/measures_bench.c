@@ -1,12 +1,12 @@
 /* measures_bench.c: wall time of the host R^2 and uniformity measures (src/eval/measures.h) on
  * synthetic features, for docs/EVAL.md. Built as build/measures_bench, not a test.
  *
- *     build/measures_bench [N_TRAIN [N_TEST]]      (default 2000 2000)
+ *     build/measures_bench [N_TRAIN [N_TEST]]    (default 2000 2000)
  *
  * For feature widths 5 and 200 (targets: 5 latents, features a fixed random nonlinear map of
- * them plus noise) it prints the CPU seconds (one thread) of the linear R^2 (all train rows), of the kernel ridge
- * R^2 with the default cap (CG_R2_KRR_MAX_TRAIN, 16-point grid, 3 folds) and with the cap at
- * N_TRAIN, and of the uniformity of N_TRAIN rows. */
+ * them plus noise) it prints the CPU seconds (one thread) of the linear R^2 (all train rows), of
+ * the kernel ridge R^2 with the default cap (CG_R2_KRR_MAX_TRAIN, 16-point grid, 3 folds) and
+ * with the cap at N_TRAIN, and of the uniformity of N_TRAIN rows. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
