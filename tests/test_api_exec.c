@@ -20,13 +20,15 @@ static const char graph[] = "input x : f32[N, 2]\ninput y : f32[N]\n"
                             "pred = sum(x * w, 1) + b\nloss = mean(square(pred - y))\n"
                             "minimize loss over w, b\n";
 
-static struct cg_model *compile(struct cg_device *dev, int train)
+/* text compiled for x : [4, 2] with optimizer and clip_grad, inputs set (y = 3 x0 - 2 x1 + 1). */
+static struct cg_model *compile_with(struct cg_device *dev, const char *text, int train,
+                                     const char *optimizer, double clip)
 {
     struct cg_error e;
     struct cg_graph *g = NULL;
-    assert_int_equal(cg_graph_load_text("mem.graph", graph, strlen(graph), &g, &e), CG_OK);
+    assert_int_equal(cg_graph_load_text("mem.graph", text, strlen(text), &g, &e), CG_OK);
     struct cg_input_shape shapes[] = {{"x", 2, {4, 2}}, {"y", 1, {4}}};
-    struct cg_model_options o = {shapes, 2, train, "sgd(lr=0.1)", 1, 0};
+    struct cg_model_options o = {shapes, 2, train, optimizer, 1, clip};
     struct cg_model *m = NULL;
     if (cg_model_compile(g, dev, &o, &m, &e) != CG_OK) {
         fprintf(stderr, "%s\n", e.msg);
@@ -39,6 +41,11 @@ static struct cg_model *compile(struct cg_device *dev, int train)
     assert_int_equal(cg_model_set(m, "x", x, sizeof x, &e), CG_OK);
     assert_int_equal(cg_model_set(m, "y", y, sizeof y, &e), CG_OK);
     return m;
+}
+
+static struct cg_model *compile(struct cg_device *dev, int train)
+{
+    return compile_with(dev, graph, train, "sgd(lr=0.1)", 0);
 }
 
 static void test_train_save_load(void **state)
@@ -107,6 +114,67 @@ static void test_bad_options(void **state)
     cg_graph_destroy(g);
 }
 
+/* cg_model_set_lr_scale multiplies the lr; clip_grad clips the first step's gradient (norm
+ * sqrt(12^2 + 4^2 + 7^2) at w = 0, b = 0); `every` objectives alternate. */
+static void test_lr_scale_clip_every(void **state)
+{
+    struct cg_device *dev = *state;
+    struct cg_error e;
+    struct cg_model *half = compile(dev, 1), *ref = compile_with(dev, graph, 1, "sgd(lr=0.05)", 0);
+    float w[2], wr[2], b;
+    assert_int_equal(cg_model_set_lr_scale(half, 0, &e), CG_OK);
+    assert_int_equal(cg_model_step(half, &e), CG_OK);
+    assert_int_equal(cg_model_get(half, "w", w, sizeof w, &e), CG_OK);
+    assert_true(w[0] == 0 && w[1] == 0); /* lr 0: no change */
+    cg_model_set_steps(half, 0);
+    assert_int_equal(cg_model_set_lr_scale(half, 0.5, &e), CG_OK);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(cg_model_step(half, &e), CG_OK);
+        assert_int_equal(cg_model_step(ref, &e), CG_OK);
+    }
+    assert_int_equal(cg_model_get(half, "w", w, sizeof w, &e), CG_OK);
+    assert_int_equal(cg_model_get(ref, "w", wr, sizeof wr, &e), CG_OK);
+    assert_memory_equal(w, wr, sizeof w); /* 0.1 * 0.5 is 0.05 exactly */
+    assert_int_equal(cg_model_set_lr_scale(half, -1, &e), CG_ERR_INPUT);
+    assert_non_null(strstr(e.msg, "finite and >= 0, got -1"));
+    assert_int_equal(cg_model_set_lr_scale(half, NAN, &e), CG_ERR_INPUT);
+    cg_model_destroy(half);
+    cg_model_destroy(ref);
+
+    struct cg_model *m = compile_with(dev, graph, 1, "sgd(lr=0.1)", 1.0);
+    assert_int_equal(cg_model_step(m, &e), CG_OK);
+    assert_int_equal(cg_model_get(m, "w", w, sizeof w, &e), CG_OK);
+    assert_int_equal(cg_model_get(m, "b", &b, sizeof b, &e), CG_OK);
+    double f = 1.0 / (sqrt(209.0) + 1e-6);
+    assert_true(fabs(w[0] - 1.2 * f) < 1e-6 && fabs(w[1] + 0.4 * f) < 1e-6 &&
+                fabs(b - 0.7 * f) < 1e-6);
+    cg_model_destroy(m);
+    struct cg_graph *g = NULL;
+    assert_int_equal(cg_graph_load_text("mem.graph", graph, strlen(graph), &g, &e), CG_OK);
+    struct cg_model_options o = {NULL, 0, 1, NULL, 0, -1};
+    assert_int_equal(cg_model_compile(g, dev, &o, &m, &e), CG_ERR_INPUT);
+    assert_non_null(strstr(e.msg, "--clip-grad -1: expected a positive finite maximum norm"));
+    cg_graph_destroy(g);
+
+    static const char alt[] = "input x : f32[N, 2]\ninput y : f32[N]\n"
+                              "param w : f32[2] = zeros()\nparam b : f32[] = zeros()\n"
+                              "pred = sum(x * w, 1) + b\nloss = mean(square(pred - y))\n"
+                              "minimize loss over w every 2\n"
+                              "minimize loss over b with adam(lr=0.1) every 2 offset 1\n";
+    m = compile_with(dev, alt, 1, "sgd(lr=0.1)", 0);
+    float w1[2], b1;
+    assert_int_equal(cg_model_step(m, &e), CG_OK); /* step 0: w only */
+    assert_int_equal(cg_model_get(m, "w", w1, sizeof w1, &e), CG_OK);
+    assert_int_equal(cg_model_get(m, "b", &b1, sizeof b1, &e), CG_OK);
+    assert_true(fabsf(w1[0] - 1.2f) < 1e-6f && b1 == 0);
+    assert_int_equal(cg_model_step(m, &e), CG_OK); /* step 1: b only, Adam's first step: -lr */
+    assert_int_equal(cg_model_get(m, "w", w, sizeof w, &e), CG_OK);
+    assert_int_equal(cg_model_get(m, "b", &b, sizeof b, &e), CG_OK);
+    assert_memory_equal(w, w1, sizeof w);
+    assert_true(fabsf(fabsf(b) - 0.1f) < 1e-6f);
+    cg_model_destroy(m);
+}
+
 static int setup(void **state)
 {
     struct cg_error e;
@@ -130,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_save_load),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_lr_scale_clip_every),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
