@@ -1,9 +1,9 @@
 /* test_measures.c: the evaluation measures of src/eval/measures.c against scikit-learn, NumPy
  * and SciPy values in tests/eval/fixtures/ (written by tests/eval/gen_fixtures.py): accuracy,
  * balanced accuracy, group table and argmax (exact), linear and kernel ridge R^2 (with the grid
- * search's choice), alignment, uniformity and its log (also where the mean underflows), crop
- * mass and the mnist_grid box; the strided caps against explicit subsets; every error message
- * and allocation failures. */
+ * search's choice; the rule for constant outputs), alignment, uniformity and its log (also where
+ * the mean underflows), crop mass and the mnist_grid box; the strided caps against explicit
+ * subsets; every error message and allocation failures. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,6 +310,29 @@ static void test_r2_exact(void **state)
     assert_near(r2, 1.0, 1e-9);
 }
 
+/* r2_score's rule for an output whose test values are all equal: 1 when predicted exactly (a
+ * constant target standardises to 0 and kernel ridge predicts exactly 0), averaged uniformly
+ * with the other outputs. */
+static void test_r2_constant_output(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    float x[N], y1[N], y2[N * 2];
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)i / N;
+        y1[i] = sinf(6.0f * x[i]) + 0.1f * (float)((i * 7) % 5);
+        y2[2 * i] = y1[i];
+        y2[2 * i + 1] = 4.0f;
+    }
+    struct cg_r2_data one = {x, y1, N, x, y1, N, 1, 1}, two = {x, y2, N, x, y2, N, 1, 2};
+    struct cg_error e = {0};
+    double r1, r2;
+    assert_int_equal(cg_measure_r2_kernel_ridge(&one, NULL, &r1, NULL, &e), CG_OK);
+    assert_int_equal(cg_measure_r2_kernel_ridge(&two, NULL, &r2, NULL, &e), CG_OK);
+    assert_true(r1 > 0.5 && r1 < 1.0);
+    assert_near(r2, (r1 + 1.0) / 2.0, 1e-12);
+}
+
 static void test_r2_errors(void **state)
 {
     (void)state;
@@ -518,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_r2_nonlinear_problem),
         cmocka_unit_test(test_r2_caps),
         cmocka_unit_test(test_r2_exact),
+        cmocka_unit_test(test_r2_constant_output),
         cmocka_unit_test(test_r2_errors),
         cmocka_unit_test(test_embed),
         cmocka_unit_test(test_embed_errors),
