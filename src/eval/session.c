@@ -348,12 +348,58 @@ void cg_eval_array_free(struct cg_eval_array *a)
     memset(a, 0, sizeof *a);
 }
 
+enum cg_status cg_eval_gather(const struct cg_eval_batch *b, const char *name, size_t count,
+                              struct cg_eval_array *a, struct cg_error *e)
+{
+    int is_int, rank;
+    int64_t dims[8];
+    CG_TRY(cg_eval_shape(b, name, &is_int, &rank, dims, e));
+    size_t size = 1;
+    for (int d = 1; d < rank; d++)
+        size *= (size_t)dims[d];
+    if (rank < 1 || dims[0] != (int64_t)b->rows ||
+        (a->data && (is_int != a->is_int || size != a->example_size || rank - 1 != a->rank))) {
+        char buf[256];
+        struct cg_graph *g = cg_model_graph(b->model);
+        int v = cg_graph_find_value(g, name);
+        return cg_error_set(e, CG_ERR_INPUT, "%s: error: value '%s' is %s, not one row per "
+                            "example (a batch has %zu)", g->path ? g->path : "graph", name,
+                            cg_shape_str(g, &g->values[v].shape, g->values[v].dtype, 1, buf,
+                                         sizeof buf), b->rows);
+    }
+    if (!a->data) {
+        a->is_int = is_int;
+        a->rank = rank - 1;
+        for (int d = 1; d < rank; d++)
+            a->dims[d - 1] = dims[d];
+        a->example_size = size;
+        a->count = count;
+        if (!(a->data = cg_malloc(count * size * 4 + 4)))
+            return cg_error_nomem(e);
+    }
+    size_t row = size * 4;
+    char *tmp = cg_malloc(b->rows * row + 4);
+    if (!tmp)
+        return cg_error_nomem(e);
+    enum cg_status st = cg_model_get(b->model, name, tmp, b->rows * row, e);
+    for (size_t r = 0; r < b->rows && st == CG_OK; r++) {
+        if (b->index[r] >= a->count) {
+            st = cg_error_set(e, CG_ERR_INPUT, "error: example index %zu beyond the %zu of the "
+                              "split", b->index[r], a->count);
+            break;
+        }
+        memcpy((char *)a->data + b->index[r] * row, tmp + r * row, row);
+    }
+    cg_free(tmp);
+    return st;
+}
+
 enum cg_status cg_eval_collect(struct cg_eval_session *s, enum cg_eval_split split,
                                const char *name, struct cg_eval_array *out, struct cg_error *e)
 {
     memset(out, 0, sizeof *out);
     CG_TRY(cg_eval_begin(s, split, e));
-    const struct cg_split *sp = cg_eval_split(s, split);
+    size_t count = cg_eval_split(s, split)->count;
     enum cg_status st = CG_OK;
     struct cg_eval_batch b;
     int more = 1;
@@ -361,46 +407,7 @@ enum cg_status cg_eval_collect(struct cg_eval_session *s, enum cg_eval_split spl
         st = cg_eval_next(s, &b, &more, e);
         if (st != CG_OK || !more)
             break;
-        int is_int, rank;
-        int64_t dims[8];
-        st = cg_eval_shape(&b, name, &is_int, &rank, dims, e);
-        if (st != CG_OK)
-            break;
-        if (rank < 1 || dims[0] != (int64_t)b.rows) {
-            char buf[256];
-            struct cg_graph *g = cg_model_graph(b.model);
-            int v = cg_graph_find_value(g, name);
-            st = cg_error_set(e, CG_ERR_INPUT, "%s: error: value '%s' is %s, not one row per "
-                              "example (a batch has %zu)", s->copy, name,
-                              cg_shape_str(g, &g->values[v].shape, g->values[v].dtype, 1, buf,
-                                           sizeof buf), b.rows);
-            break;
-        }
-        if (!out->data) {
-            out->is_int = is_int;
-            out->rank = rank - 1;
-            out->example_size = 1;
-            for (int d = 1; d < rank; d++) {
-                out->dims[d - 1] = dims[d];
-                out->example_size *= (size_t)dims[d];
-            }
-            out->count = sp->count;
-            out->data = cg_malloc(out->count * out->example_size * 4 + 4);
-            if (!out->data) {
-                st = cg_error_nomem(e);
-                break;
-            }
-        }
-        size_t row = out->example_size * 4;
-        float *tmp = cg_malloc(b.rows * row + 4);
-        if (!tmp) {
-            st = cg_error_nomem(e);
-            break;
-        }
-        st = cg_model_get(b.model, name, tmp, b.rows * row, e);
-        for (size_t r = 0; r < b.rows && st == CG_OK; r++)
-            memcpy((char *)out->data + b.index[r] * row, (char *)tmp + r * row, row);
-        cg_free(tmp);
+        st = cg_eval_gather(&b, name, count, out, e);
     }
     s->active = 0;
     if (st != CG_OK)

@@ -111,6 +111,13 @@ struct cg_eval_array {
     int64_t dims[8];
 };
 
+/* Copies value name of batch b (one row per example: its first dimension is b->rows) into rows
+ * b->index[r] of *a, a whole-split array of count rows; the first call (a->data NULL) sets a's
+ * shape and allocates it. Errors (CG_ERR_INPUT): no such value, a value that is not
+ * per-example, or another shape than a's. For passes that gather several values at once. */
+enum cg_status cg_eval_gather(const struct cg_eval_batch *b, const char *name, size_t count,
+                              struct cg_eval_array *a, struct cg_error *e);
+
 /* Runs a whole pass over split and gathers value name (whose first dimension must be the
  * batch: one row per example) into *out, rows in split order. Errors (CG_ERR_INPUT): no such
  * value, or a value that is not per-example (naming its shape). Free with
