@@ -18,6 +18,12 @@
  * "clgraph: option --device needs a value" to stderr) when the value is missing. */
 int cg_cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* Parses v, the value of option opt of command cmd, as a decimal integer in [min, max]: 0 and
+ * *out set, or -1 after printing "clgraph CMD: OPT expects an integer >= MIN[ and <= MAX],
+ * got 'V'" (a usage error, exit code 1). */
+int cg_cli_int(const char *cmd, const char *opt, const char *v, int64_t min, int64_t max,
+               int64_t *out);
+
 /* Prints e->msg to stderr (prefixed with "clgraph: " unless it already starts with "error:" or
  * a "file:line..." location) and returns the exit code of e->status. */
 int cg_cli_fail(const struct cg_error *e);

@@ -3,6 +3,9 @@
 #include "cli/cli.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,6 +107,25 @@ static int has_prefix(const char *msg)
         return 0;
     /* "file:12:3: error: ..." or "file: error: ..." */
     return isdigit((unsigned char)colon[1]) || strncmp(colon, ": error:", 8) == 0;
+}
+
+int cg_cli_int(const char *cmd, const char *opt, const char *v, int64_t min, int64_t max,
+               int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!*v || *end || errno || x < min || x > max) {
+        if (max == INT64_MAX)
+            cg_cli_usage_error(cmd, "%s expects an integer >= %lld, got '%s'", opt,
+                               (long long)min, v);
+        else
+            cg_cli_usage_error(cmd, "%s expects an integer >= %lld and <= %lld, got '%s'", opt,
+                               (long long)min, (long long)max, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
 }
 
 int cg_cli_fail(const struct cg_error *e)

@@ -137,20 +137,6 @@ static void on_event(void *ctx, const struct cg_train_event *ev)
     }
 }
 
-static int parse_i64(const char *opt, const char *v, int64_t min, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (!*v || *end || errno || x < min) {
-        cg_cli_usage_error("train", "%s expects an integer >= %lld, got '%s'", opt,
-                           (long long)min, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 int cg_cmd_train(int argc, char **argv)
 {
     struct cg_train_config c = {0};
@@ -164,7 +150,7 @@ int cg_cmd_train(int argc, char **argv)
 #define OPT(name) ((r = cg_cli_opt(argc, argv, &i, name, &v)) != 0)
 #define INT(name, min, field)                                                                    \
     if (OPT(name)) {                                                                             \
-        if (r < 0 || parse_i64(name, v, min, &c.field))                                          \
+        if (r < 0 || cg_cli_int("train", name, v, min, INT64_MAX, &c.field))                                          \
             return 1;                                                                            \
         continue;                                                                                \
     }
