@@ -15,9 +15,3 @@ int cg_cmd_eval(int argc, char **argv)
     (void)argc, (void)argv;
     return pending("eval", "evaluate a trained run with metrics and probes");
 }
-
-int cg_cmd_viz(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("viz", "gather pictures and curves of a run into RUNDIR/report.html");
-}

@@ -33,7 +33,7 @@ static const char STYLE[] =
     ".grid td{text-align:center;color:#394152}\n"
     ".pair{display:inline-block;margin:0 14px 14px 0;text-align:center;font-size:12.5px;"
     "color:#394152;vertical-align:top}\n"
-    ".pair .imgs{display:flex;gap:6px}\n"
+    ".pair .imgs{display:flex}.pair .imgs img{margin-right:6px}\n"
     "svg{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif}\n"
     "footer{color:#8a92a0;font-size:12.5px;margin-top:24px}\n";
 
