@@ -880,12 +880,12 @@ static enum cg_status section_filters(struct cg_report *r, struct plan *p, struc
             cols = chans, rws = k;
         }
         struct cg_image im;
-        CG_TRY(cg_canvas_new(&im, cols * (tw + 2) + 2, rws * (th + 2) + 2,
+        CG_TRY(cg_canvas_new(&im, cols * (tw + 4) + 4, rws * (th + 4) + 4,
                              per_filter ? (c->c == 3 ? 3 : 1) : 1, 230, e));
         for (int f = 0; f < k; f++)
             for (int ch = 0; ch < (per_filter ? 1 : chans); ch++) {
                 int col = per_filter ? f % cols : ch, row = per_filter ? f / cols : f;
-                draw_filter(&im, 2 + col * (tw + 2), 2 + row * (th + 2), c, f,
+                draw_filter(&im, 4 + col * (tw + 4), 4 + row * (th + 4), c, f,
                             per_filter ? -1 : ch, scale);
             }
         cg_report_html(r, "<h3><code>");
@@ -993,7 +993,7 @@ enum cg_status cg_viz_report(const struct cg_viz_options *o, struct cg_viz_resul
     struct plan p;
     memset(&p, 0, sizeof p);
     struct cg_report r;
-    cg_report_begin(&r, "");
+    memset(&r, 0, sizeof r); /* begun once the title is known */
     char cfg_err[sizeof e->msg], eval_err[sizeof e->msg]; /* a broken config.json only thins the summary */
     int have_cfg, have_eval;
     enum cg_status st = cg_eval_open(&eo, &s, e);
@@ -1020,8 +1020,7 @@ enum cg_status cg_viz_report(const struct cg_viz_options *o, struct cg_viz_resul
     const char *base = strrchr(info->graph, '/');
     snprintf(title, sizeof title, "%s on %s, step %llu", base ? base + 1 : info->graph,
              info->data, (unsigned long long)info->step);
-    cg_free(r.title);
-    r.title = cg_strdup(title);
+    cg_report_begin(&r, title);
     section_summary(&r, o, &cfg, info, &m, have_eval ? &evj : NULL, eval_err[0] ? eval_err : NULL);
     if (st == CG_OK)
         st = section_curves(&r, &m, e);
