@@ -150,7 +150,7 @@ int cg_cmd_train(int argc, char **argv)
 #define OPT(name) ((r = cg_cli_opt(argc, argv, &i, name, &v)) != 0)
 #define INT(name, min, field)                                                                    \
     if (OPT(name)) {                                                                             \
-        if (r < 0 || cg_cli_int("train", name, v, min, INT64_MAX, &c.field))                                          \
+        if (r < 0 || cg_cli_int("train", name, v, min, INT64_MAX, &c.field))                     \
             return 1;                                                                            \
         continue;                                                                                \
     }
