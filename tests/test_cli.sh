@@ -62,7 +62,7 @@ expect err "unknown command 'zzzzzzzzzz'"
 run 1 --bogus
 
 run 1 eval x
-expect err "'eval' is not implemented yet"
+expect err "x: error: no such run directory"
 
 run 0 devices
 expect out "[0] "

@@ -13,6 +13,7 @@
 #include "ir/graph.h"
 #include "train/binding.h"
 #include "train/checkpoint.h"
+#include "util/json.h"
 
 #define MAX_MODELS 4
 
@@ -45,23 +46,6 @@ struct cg_eval_session {
 };
 
 static const char *split_name(enum cg_eval_split s) { return s == CG_EVAL_TEST ? "test" : "train"; }
-
-/* The value of "key": "VALUE" in config.json's fixed layout (trainer.c writes it), or "". */
-static void config_string(const char *json, const char *key, char *out, size_t n)
-{
-    char pat[96];
-    snprintf(pat, sizeof pat, "\"%s\": \"", key);
-    const char *p = strstr(json, pat);
-    out[0] = 0;
-    if (!p)
-        return;
-    p += strlen(pat);
-    size_t len = strcspn(p, "\"");
-    if (len < n) {
-        memcpy(out, p, len);
-        out[len] = 0;
-    }
-}
 
 static enum cg_status meta_u64(struct cg_eval_session *s, const char *key, uint64_t *v,
                                struct cg_error *e)
@@ -98,8 +82,13 @@ static enum cg_status open_session(struct cg_eval_session *s, const struct cg_ev
         return cg_error_set(e, CG_ERR_INPUT, "%s: error: no config.json: not a run directory "
                             "of clgraph train", s->rundir);
     CG_TRY(cg_read_file(path, (size_t)1 << 20, &cfg, &cfg_len, e));
-    config_string(cfg, "graph_fnv1a64", cfg_hash, sizeof cfg_hash);
+    struct cg_json js;
+    enum cg_status jst = cg_json_parse(cfg, path, &js, e);
     cg_free(cfg);
+    CG_TRY(jst);
+    const struct cg_json *h = cg_json_get(&js, "graph_fnv1a64", CG_JSON_STR);
+    snprintf(cfg_hash, sizeof cfg_hash, "%s", h ? h->str : "");
+    cg_json_free(&js);
     /* The newest checkpoint, validated (format, data hash) and kept for the models. */
     int64_t step = cg_ckpt_newest(s->rundir, s->ckpt, sizeof s->ckpt);
     if (step < 0)
