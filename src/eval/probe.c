@@ -135,10 +135,14 @@ enum cg_status cg_probe_fit(struct cg_device *dev, const struct cg_probe_problem
         st = cg_model_set(m, "x", xs, nd * sizeof *xs, e);
     if (st == CG_OK)
         st = cg_model_set(m, "y", p->y_train, n * sizeof *p->y_train, e);
-    /* Adam with a cosine decay of the learning rate to 0 (the step t uses lr(t / steps)). */
+    /* Adam at the full learning rate for the first half of the steps, then a cosine decay to 0
+     * over the second half (step t of the second half: lr (1 + cos(pi t / half)) / 2). */
+    int half = steps - steps / 2;
     for (int t = 0; t < steps && st == CG_OK; t++) {
-        (void)PI; /* SCHEDULE: cg_model_set_lr_scale(m, 0.5 * (1 + cos(PI * t / steps)), e) */
-        st = cg_model_step(m, e);
+        double scale = t < half ? 1.0 : 0.5 * (1 + cos(PI * (t - half) / (steps - half)));
+        st = cg_model_set_lr_scale(m, scale, e);
+        if (st == CG_OK)
+            st = cg_model_step(m, e);
     }
     if (st == CG_OK)
         st = cg_model_get(m, "w", W, (size_t)K * (size_t)D * sizeof *W, e);

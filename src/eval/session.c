@@ -15,13 +15,6 @@
 #include "train/checkpoint.h"
 #include "util/json.h"
 
-#define MAX_MODELS 4
-
-struct model_slot {
-    size_t rows;
-    struct cg_model *m;
-};
-
 struct cg_eval_session {
     struct cg_eval_info info;
     char rundir[4096], ckpt[4200], graph[4096], copy[4200], data[1024];
@@ -37,8 +30,8 @@ struct cg_eval_session {
     size_t row_bytes[CG_BIND_MAX_INPUTS];
     size_t *index;
     struct cg_device *dev;
-    struct model_slot models[MAX_MODELS];
-    int nmodels;
+    struct cg_model *model; /* one schedule per batch size (cg_model_bind) */
+    size_t rows;            /* the batch size of the selected schedule */
     /* the pass in progress */
     int active;
     enum cg_eval_split split;
@@ -147,6 +140,7 @@ static enum cg_status open_session(struct cg_eval_session *s, const struct cg_ev
     struct cg_sampler_config sc = {0};
     sc.kind = s->info.sampler;
     sc.views = cg_inputs_views(s->inputs, s->ninputs);
+    sc.views = cg_inputs_views(s->inputs, s->ninputs);
     sc.batch = (size_t)s->info.batch;
     sc.seed = seed;
     sc.keep_last = 1;
@@ -197,8 +191,7 @@ void cg_eval_close(struct cg_eval_session *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->nmodels; i++)
-        cg_model_destroy(s->models[i].m);
+    cg_model_destroy(s->model);
     cg_device_close(s->dev);
     for (int k = 0; k < 2; k++)
         cg_sampler_destroy(s->sm[k]);
@@ -222,22 +215,12 @@ const struct cg_split *cg_eval_split(const struct cg_eval_session *s, enum cg_ev
 
 struct cg_device *cg_eval_device(struct cg_eval_session *s) { return s->dev; }
 
-/* The forward-only model for batches of `rows` examples, compiled on first use with the
- * checkpoint's parameters. */
+/* The forward-only model selected for batches of `rows` examples: compiled on first use with
+ * the checkpoint's parameters; other batch sizes are further schedules of the same model
+ * (cg_model_bind: they share its parameters). */
 static enum cg_status model_for(struct cg_eval_session *s, size_t rows, struct cg_model **out,
                                 struct cg_error *e)
 {
-    for (int i = 0; i < s->nmodels; i++)
-        if (s->models[i].rows == rows) {
-            *out = s->models[i].m;
-            return CG_OK;
-        }
-    if (s->nmodels == MAX_MODELS) { /* keep slot 0 (usually the full batch) */
-        cg_model_destroy(s->models[MAX_MODELS - 1].m);
-        s->nmodels--;
-    }
-    struct cg_graph *g;
-    CG_TRY(cg_graph_load_text(s->graph, s->graph_text, s->graph_len, &g, e));
     struct cg_input_shape shapes[CG_BIND_MAX_INPUTS];
     for (int i = 0; i < s->ninputs; i++) {
         shapes[i].name = s->inputs[i].name;
@@ -246,6 +229,12 @@ static enum cg_status model_for(struct cg_eval_session *s, size_t rows, struct c
         for (int k = 0; k < s->inputs[i].rank; k++)
             shapes[i].dims[k + 1] = s->inputs[i].dims[k];
     }
+    *out = s->model;
+    if (s->model)
+        return rows == s->rows ? CG_OK : (s->rows = rows, cg_model_bind(s->model, shapes,
+                                                                         s->ninputs, e));
+    struct cg_graph *g;
+    CG_TRY(cg_graph_load_text(s->graph, s->graph_text, s->graph_len, &g, e));
     struct cg_model_options mo = {shapes, s->ninputs, 0, NULL, s->info.seed, 0};
     struct cg_model *m;
     enum cg_status st = cg_model_compile(g, s->dev, &mo, &m, e);
@@ -258,9 +247,8 @@ static enum cg_status model_for(struct cg_eval_session *s, size_t rows, struct c
         cg_model_destroy(m);
         return st;
     }
-    s->models[s->nmodels].rows = rows;
-    s->models[s->nmodels++].m = m;
-    *out = m;
+    s->model = *out = m;
+    s->rows = rows;
     return CG_OK;
 }
 

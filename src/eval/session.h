@@ -9,16 +9,17 @@
  * (NAME[:k=v,...] or a built directory, as `train --data`). Everything that can fail for a
  * user's reason fails here, before any device work, with CG_ERR_INPUT naming the file.
  *
- * Models: forward-only (cg_model_options.train = 0), compiled on first use for each batch size
- * the iteration needs (the session's batch, and the remainder of a split: count mod batch), at
- * most a few per session; each takes the checkpoint's trainable parameters (optimizer-state
- * entries ignored, cg_ckpt_apply with params_only). Random ops draw from (the run's seed,
- * step 0).
+ * Model: one forward-only model (cg_model_options.train = 0) compiled on first use, with the
+ * checkpoint's trainable parameters (optimizer-state entries ignored: cg_ckpt_apply with
+ * params_only); the remainder batch of a split (count mod batch) runs on a second schedule of
+ * the same model (cg_model_bind), which shares its parameters. Random ops draw from (the run's
+ * seed, step 0).
  *
  * Iteration: cg_eval_begin(split) then cg_eval_next until it reports no more: EVERY example of
  * the split is evaluated exactly once, in index order (batches of the session's batch size,
  * then the remainder). The inputs are filled as `clgraph train` fills them (the same sampler
- * kinds: plain, triplet for x,xp,xn,y, pairs for x,x_pos); the positives and negatives that the
+ * kinds: plain, triplet for x,xp,xn,y, pairs for x,x_pos, multiview for x1..xK, whose views
+ * are identical unaugmented copies); the positives and negatives that the
  * triplet and pairs samplers draw come from a fixed stream keyed by the run's seed, so two
  * passes over a split (and two sessions) see the same inputs. After cg_eval_next, the caller
  * reads any named value of the batch (outputs, metrics, objectives, top-level names such as
