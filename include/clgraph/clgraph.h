@@ -202,7 +202,9 @@ enum cg_status cg_model_get(struct cg_model *m, const char *name, void *data, si
                             struct cg_error *e);
 
 /* Copies the gradient of trainable parameter name as the last cg_model_step computed it (from
- * the first objective that selects it; zeros when no objective reaches it). */
+ * the first objective that selects and reaches it, before clipping; zeros when no objective
+ * reaches it). An objective that alternates (`every K`) computes it only at its own steps: the
+ * value is then that of its last active step. */
 enum cg_status cg_model_get_grad(struct cg_model *m, const char *name, float *data, size_t bytes,
                                  struct cg_error *e);
 
