@@ -228,7 +228,8 @@ static void test_report_page(void **state)
     cg_report_free(&r);
     char *s = slurp(path);
     assert_non_null(strstr(s, "<title>run &lt;a&gt;</title>"));
-    assert_non_null(strstr(s, "<nav><a href=\"#curves\">Curves &amp; more</a><a href=\"#second\">"));
+    assert_non_null(
+        strstr(s, "<nav><a href=\"#curves\">Curves &amp; more</a><a href=\"#second\">"));
     assert_non_null(strstr(s, "<section id=\"curves\">\n<h2>Curves &amp; more</h2>\nx &lt; y"));
     assert_non_null(strstr(s, "<img width=\"8\" height=\"8\" alt=\"a &quot;tile&quot;\" "
                               "src=\"data:image/png;base64,iVBORw0KGgo"));
@@ -357,7 +358,8 @@ static void known_answer(size_t d)
     for (int i = 0; i < N; i++)
         for (size_t f = 0; f < d; f++)
             x[(size_t)i * d + f] =
-                (float)(0.5 + 0.01 * (double)f + 3 * a[i] * u[f] + bb[i] * v[f] + 0.1 * c[i] * w[f]);
+                (float)(0.5 + 0.01 * (double)f + 3 * a[i] * u[f] + bb[i] * v[f] +
+                        0.1 * c[i] * w[f]);
     double out[N * 2], var[2], total;
     struct cg_error e = {0};
     assert_int_equal(cg_pca(x, N, d, 2, out, var, &total, &e), CG_OK);

@@ -48,7 +48,11 @@ static void filter_row(const uint8_t *cur, const uint8_t *prev, size_t rowlen, i
             int a = i >= (size_t)bpp ? cur[i - (size_t)bpp] : 0;
             int b = prev ? prev[i] : 0;
             int cc = prev && i >= (size_t)bpp ? prev[i - (size_t)bpp] : 0;
-            int pred = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : paeth(a, b, cc);
+            int pred = f == 0   ? 0
+                       : f == 1 ? a
+                       : f == 2 ? b
+                       : f == 3 ? (a + b) / 2
+                                : paeth(a, b, cc);
             c[i] = (uint8_t)(cur[i] - pred);
             sum += (unsigned long)abs((int8_t)c[i]);
         }

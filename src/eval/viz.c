@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "eval/chart.h"
 #include "eval/pca.h"
@@ -798,8 +799,10 @@ static enum cg_status section_embeddings(struct cg_report *r, struct plan *p, si
         size_t d = t->a.example_size;
         char xl[96], yl[96], title[200];
         if (d == 2) {
-            for (size_t i = 0; i < n; i++)
-                px[i] = ((const float *)t->a.data)[2 * i], py[i] = ((const float *)t->a.data)[2 * i + 1];
+            for (size_t i = 0; i < n; i++) {
+                const float *row = (const float *)t->a.data + 2 * i;
+                px[i] = row[0], py[i] = row[1];
+            }
             snprintf(xl, sizeof xl, "%.60s[0]", t->name);
             snprintf(yl, sizeof yl, "%.60s[1]", t->name);
         } else {
@@ -904,24 +907,30 @@ static enum cg_status section_filters(struct cg_report *r, struct plan *p, struc
             continue;
         /* the filters at their embedding coordinates */
         double xlo = 0, xhi = 0, ylo = 0, yhi = 0;
-        for (int f = 0; f < c->k; f++) {
-            double ex = c->emb[2 * f], ey = c->emb[2 * f + 1];
-            if (!f || ex < xlo) xlo = ex;
-            if (!f || ex > xhi) xhi = ex;
-            if (!f || ey < ylo) ylo = ey;
-            if (!f || ey > yhi) yhi = ey;
-        }
-        int lpx = c->k <= 32 ? 48 : c->k <= 100 ? 36 : 27; /* tile size: smaller when many */
-        int ls = scale_for(c->h > c->w ? c->h : c->w, lpx), lw = c->w * ls, lh = c->h * ls;
-        int span = LAYOUT_PX - 20 - (lw > lh ? lw : lh);
-        double unit = fmax(xhi - xlo, yhi - ylo);
-        CG_TRY(cg_canvas_new(&im, LAYOUT_PX, LAYOUT_PX, c->c == 3 ? 3 : 1, 245, e));
+        int any = 0;
         for (int f = 0; f < c->k; f++) {
             double ex = c->emb[2 * f], ey = c->emb[2 * f + 1];
             if (!isfinite(ex) || !isfinite(ey))
                 continue;
-            int x = 10 + (int)lround(unit > 0 ? (ex - xlo) / unit * span : span / 2.0);
-            int yy = 10 + (int)lround(unit > 0 ? (yhi - ey) / unit * span : span / 2.0);
+            xlo = any && xlo < ex ? xlo : ex, xhi = any && xhi > ex ? xhi : ex;
+            ylo = any && ylo < ey ? ylo : ey, yhi = any && yhi > ey ? yhi : ey;
+            any = 1;
+        }
+        if (!any)
+            continue;
+        int lpx = c->k <= 32 ? 48 : c->k <= 100 ? 36 : 27; /* tile size: smaller when many */
+        int ls = scale_for(c->h > c->w ? c->h : c->w, lpx), lw = c->w * ls, lh = c->h * ls;
+        int tile = lw > lh ? lw : lh, span = LAYOUT_PX - 20 - tile;
+        double unit = fmax(xhi - xlo, yhi - ylo); /* one scale: the longer side spans `span` */
+        int cw = 20 + tile + (unit > 0 ? (int)lround((xhi - xlo) / unit * span) : 0);
+        int chh = 20 + tile + (unit > 0 ? (int)lround((yhi - ylo) / unit * span) : 0);
+        CG_TRY(cg_canvas_new(&im, cw, chh, c->c == 3 ? 3 : 1, 245, e));
+        for (int f = 0; f < c->k; f++) {
+            double ex = c->emb[2 * f], ey = c->emb[2 * f + 1];
+            if (!isfinite(ex) || !isfinite(ey))
+                continue;
+            int x = 10 + (unit > 0 ? (int)lround((ex - xlo) / unit * span) : 0);
+            int yy = 10 + (unit > 0 ? (int)lround((yhi - ey) / unit * span) : 0);
             draw_filter(&im, x, yy, c, f, -1, ls);
         }
         cg_report_html(r, "<h3>The filters of <code>");
@@ -977,6 +986,28 @@ static enum cg_status read_json(const char *rundir, const char *name, struct cg_
     return CG_OK;
 }
 
+/* Whether a file can be created at path (its directory exists and is writable). */
+static enum cg_status check_writable(const char *path, struct cg_error *e)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return cg_error_set(e, CG_ERR_INPUT, "%s: error: cannot write the report: no directory "
+                            "%s", path, dir);
+    if (access(dir, W_OK) != 0)
+        return cg_error_set(e, CG_ERR_INPUT, "%s: error: cannot write the report: directory %s "
+                            "is not writable", path, dir);
+    return CG_OK;
+}
+
 enum cg_status cg_viz_report(const struct cg_viz_options *o, struct cg_viz_result *res,
                              struct cg_error *e)
 {
@@ -986,6 +1017,11 @@ enum cg_status cg_viz_report(const struct cg_viz_options *o, struct cg_viz_resul
     if (k < 1 || k > 256)
         return cg_error_set(e, CG_ERR_INPUT, "error: --examples %d is out of range (1 to 256)",
                             k);
+    if (o->out)
+        snprintf(res->path, sizeof res->path, "%s", o->out);
+    else
+        snprintf(res->path, sizeof res->path, "%s/report.html", o->rundir);
+    CG_TRY(check_writable(res->path, e)); /* before any work */
     struct cg_eval_options eo = {o->rundir, o->data, o->device, 0};
     struct cg_eval_session *s = NULL;
     struct metrics m = {0};
@@ -994,7 +1030,8 @@ enum cg_status cg_viz_report(const struct cg_viz_options *o, struct cg_viz_resul
     memset(&p, 0, sizeof p);
     struct cg_report r;
     memset(&r, 0, sizeof r); /* begun once the title is known */
-    char cfg_err[sizeof e->msg], eval_err[sizeof e->msg]; /* a broken config.json only thins the summary */
+    /* a broken config.json only thins the summary; a broken eval.json is named in it */
+    char cfg_err[sizeof e->msg], eval_err[sizeof e->msg];
     int have_cfg, have_eval;
     enum cg_status st = cg_eval_open(&eo, &s, e);
     if (st == CG_OK)
@@ -1038,10 +1075,6 @@ enum cg_status cg_viz_report(const struct cg_viz_options *o, struct cg_viz_resul
         cg_report_section(&r, "not-shown", "Outputs not shown");
         cg_report_html(&r, "<ul>\n%s</ul>\n", cg_buf_str(&p.skipped));
     }
-    if (o->out)
-        snprintf(res->path, sizeof res->path, "%s", o->out);
-    else
-        snprintf(res->path, sizeof res->path, "%s/report.html", o->rundir);
     st = cg_report_write(&r, res->path, e);
     if (st == CG_OK) {
         struct stat sb;

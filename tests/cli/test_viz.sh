@@ -133,9 +133,10 @@ read -r pngs svgs <<<"$counts"
 [ "$pngs" -eq 49 ] || fail "$pngs PNG images in $R, want 49"
 [ "$svgs" -eq 3 ] || fail "$svgs SVG charts in $R, want 3"
 
-# ---- --examples, --out ----
-run 0 viz cim --examples 3 --out "$TMP/small.html"
+# ---- --examples, --out, --data (another data set; here the same directory given explicitly) ----
+run 0 viz cim --examples 3 --out "$TMP/small.html" --data "$TMP/cm"
 expect out "wrote $TMP/small.html"
+expect small.html "<td>$TMP/cm (given with --data; the run trained on cm)</td>"
 counts=$(check_report "$TMP/small.html") || fail "check_report small.html: $counts"
 [ "${counts% *}" -eq 10 ] || fail "${counts% *} PNG images with --examples 3, want 10"
 expect small.html "#2 &middot; y=0"
@@ -165,7 +166,8 @@ expect "$R" ">PC1 ("
 expect "$R" "conv0.w</code> [8, 3, 5, 5]"
 expect "$R" "The filters of <code>conv0.w</code> at their coordinates in <code>E</code> [8, 2]"
 expect "$R" "<tr><th>mask</th>"
-expect "$R" "<li><code>planes</code> f32[8, 8, 576]: neither an image [N, C, H, W] nor a vector [N, D] per example</li>"
+expect "$R" "<li><code>planes</code> f32[8, 8, 576]: neither an image [N, C, H, W] nor a vector \
+[N, D] per example</li>"
 # 4 x (x, mask) + 4 x (input, heatmap, coverage) + the filter grid and layout
 read -r pngs svgs <<<"$counts"
 [ "$pngs" -eq 22 ] || fail "$pngs PNG images in $R, want 22"
@@ -195,5 +197,5 @@ expect err "one run directory at a time"
 run 1 viz cim --data no_such_set
 expect err "no data set named 'no_such_set'"
 run 1 viz cim --out "$TMP/nowhere/r.html"
-expect err "nowhere/r.html: error: cannot"
+expect err "nowhere/r.html: error: cannot write the report: no directory $TMP/nowhere"
 echo "all $n checks passed"
