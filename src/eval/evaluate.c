@@ -118,6 +118,15 @@ static int per_example(const struct cg_graph *g, const char *name, int64_t batch
     return 1;
 }
 
+/* Is name one of g's inputs? */
+static int is_input(const struct cg_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->ninputs; i++)
+        if (!strcmp(g->inputs[i].name, name))
+            return 1;
+    return 0;
+}
+
 /* A list of the split's fields for messages. */
 static void field_list(const struct cg_split *sp, struct cg_buf *b)
 {
@@ -278,13 +287,14 @@ static enum cg_status evaluate(struct cg_eval_session *s, const struct cg_evalua
         struct feat *f = feat(w, r->probes[i].output);
         f->need[0] = f->need[1] = 1;
     }
-    /* R^2 of the f32 vector fields that are not graph inputs, from each f32 output */
+    /* R^2 of the f32 vector fields that are neither graph inputs nor observations (names
+     * starting with x: x, x_pos, x_neg), from each f32 output */
     if (!c->no_r2 && have_both)
         for (int k = 0; k < sp[1]->nfields; k++) {
             const struct cg_field *tf = &sp[1]->fields[k], *sf = cg_split_field(sp[0], tf->name);
             if (tf->dtype != CG_NPY_F32 || tf->rank != 1 || !sf || sf->dtype != CG_NPY_F32 ||
                 sf->rank != 1 || sf->shape[0] != tf->shape[0] ||
-                cg_graph_find_value(g, tf->name) >= 0)
+                is_input(g, tf->name) || tf->name[0] == 'x')
                 continue;
             for (size_t i = 0; i < g->noutputs && r->nr2 < CG_EVAL_MAX_R2; i++)
                 if (per_example(g, g->outputs[i].name, B, NULL, NULL, NULL)) {
