@@ -115,7 +115,8 @@ static void test_defaults(void **st)
         {1, 84, 84, 84, 84, "rrc(scale=0.08:1),flip,blur(k=9,sigma=0.1:2,p=0.5)"},
         {3, 96, 128, 96, 96,
          "rrc(size=96x96,scale=0.08:1),flip,jitter(0.8,0.8,0.8,0.2,p=0.8),gray(p=0.2),"
-         "blur(k=11,sigma=0.1:2,p=0.5)"},
+         "blur(k=9,sigma=0.1:2,p=0.5)"},
+        {1, 224, 224, 224, 224, "rrc(scale=0.08:1),flip,blur(k=23,sigma=0.1:2,p=0.5)"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char buf[CG_TRAIN_MAX_PIPE];

@@ -23,7 +23,7 @@ void cg_train_aug_default(int64_t c, int64_t h, int64_t w, int64_t oh, int64_t o
         u += (size_t)snprintf(buf + u, n - u, ",jitter(%s,p=0.8),gray(p=0.2)",
                               small ? "0.4,0.4,0.4,0.1" : "0.8,0.8,0.8,0.2");
     if (!small && u < n) {
-        int64_t k = (oside + 5) / 10; /* nearest 10% */
+        int64_t k = oside / 10; /* SimCLR's int(0.1 * size), made odd */
         if (k % 2 == 0)
             k++;
         if (k / 2 >= oside)

@@ -46,8 +46,9 @@ struct cg_train_aug {
  * recipe, scaled to the image size): rrc (to oh x ow when that differs; scale 0.2:1 when the
  * smaller side is at most 64 pixels, else torchvision's 0.08:1), flip; for c = 3 also
  * jitter(0.4,0.4,0.4,0.1,p=0.8) (small images; 0.8,0.8,0.8,0.2 above 64 pixels) and
- * gray(p=0.2); above 64 pixels also blur(k, sigma=0.1:2, p=0.5) with k the odd number nearest
- * 10% of the smaller output side. Writes it (no spaces) into buf. */
+ * gray(p=0.2); above 64 pixels also blur(k, sigma=0.1:2, p=0.5) with k = 10% of the smaller
+ * output side, rounded down, plus 1 when even (SimCLR's kernel size). Writes it (no spaces)
+ * into buf. */
 void cg_train_aug_default(int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow, char *buf,
                           size_t n);
 
