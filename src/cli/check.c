@@ -18,6 +18,7 @@
 struct mem_report {
     int training;
     struct cg_memplan plan;
+    size_t plain; /* floats the plan takes without in-place writes */
 };
 
 static double mib(size_t floats) { return (double)floats * 4.0 / (1024.0 * 1024.0); }
@@ -155,9 +156,10 @@ static void print_json(const struct cg_graph *g, struct mem_report *mem)
     if (mem)
         cg_buf_printf(&o, ",\n  \"memory\": {\"step\": \"%s\", \"persistent_bytes\": %zu, "
                       "\"arena_bytes\": %zu, \"peak_live_bytes\": %zu, "
-                      "\"unplanned_bytes\": %zu}", mem->training ? "training" : "forward",
+                      "\"unplanned_bytes\": %zu, \"inplace_values\": %zu, "
+                      "\"without_inplace_bytes\": %zu}", mem->training ? "training" : "forward",
                       mem->plan.persistent * 4, mem->plan.arena * 4, mem->plan.peak_live * 4,
-                      mem->plan.unplanned * 4);
+                      mem->plan.unplanned * 4, mem->plan.inplace, mem->plain * 4);
     cg_buf_printf(&o, "\n}\n");
     if (mem)
         cg_memplan_free(&mem->plan);
@@ -244,6 +246,9 @@ static void print_text(const struct cg_graph *g, struct mem_report *mem)
         printf("  arena       %10.2f MiB  (activations and gradients, reused by liveness)\n",
                mib(mem->plan.arena));
         printf("  peak live   %10.2f MiB\n", mib(mem->plan.peak_live));
+        printf("  in place    %10zu values  (elementwise outputs written over a dying input; "
+               "%.2f MiB planned without)\n", mem->plan.inplace,
+               mib(mem->plain));
         printf("  no reuse    %10.2f MiB  (every value its own buffer)\n",
                mib(mem->plan.unplanned));
         cg_memplan_free(&mem->plan);
@@ -271,8 +276,14 @@ static enum cg_status plan_memory(const char *path, const struct cg_binding *bin
     m->training = g->nobjectives > 0;
     if (st == CG_OK && m->training)
         st = cg_optim_expand(g, NULL, 0, &op, e);
+    struct cg_memplan plain;
     if (st == CG_OK)
+        st = cg_memplan_build_opts(g, 0, &plain, e);
+    if (st == CG_OK) {
+        m->plain = plain.persistent + plain.arena;
+        cg_memplan_free(&plain);
         st = cg_memplan_build(g, &m->plan, e);
+    }
     cg_optim_plan_free(&op);
     cg_graph_destroy(g);
     return st;

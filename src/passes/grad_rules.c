@@ -155,7 +155,12 @@ enum cg_status cg_grad_unary(struct cg_grad *c)
         p1 = fattr_f(c, "hi");
     const char *names[3] = {"op", "p0", "p1"};
     struct cg_attr vals[3] = {a_int(op), a_float(p0), a_float(p1)};
-    int in[3] = {c->node.inputs[0], c->y, c->gy};
+    /* where the derivative is a function of y alone (cl/elementwise.cl's unary_d; relu's
+     * x > 0 is y > 0), y stands in for x too, so x need not live until the backward pass and
+     * the forward op can overwrite it (passes/memplan.h); the values computed are the same */
+    int y_only = op == CG_OP_relu || op == CG_OP_exp || op == CG_OP_sqrt || op == CG_OP_rsqrt ||
+                 op == CG_OP_sigmoid || op == CG_OP_tanh;
+    int in[3] = {y_only ? c->y : c->node.inputs[0], c->y, c->gy};
     return emit(c, CG_OP_unary_grad, in, 3, names, vals, 3, &c->gx[0]);
 }
 

@@ -14,6 +14,39 @@ int cg_node_is_view(const struct cg_node *n)
     return op->lower == cg_lower_alias || (op->flags & CG_OPF_INPLACE);
 }
 
+int cg_node_is_elementwise(const struct cg_node *n)
+{
+    return cg_ops()[n->op].lower == cg_lower_ew && n->ninputs > 0;
+}
+
+/* The input of elementwise node k (output v) whose storage v can take over, or -1: an input
+ * of v's size computed by the graph (not an input or parameter), whose storage holds no kept
+ * value, is read by no node after k and by no other input of node k (grp_last and grp_keep
+ * describe the storage groups formed so far). */
+static int inplace_input(const struct cg_graph *g, int v, const int *root, const long *grp_last,
+                         const char *grp_keep)
+{
+    const struct cg_value *val = &g->values[v];
+    const struct cg_node *n = &g->nodes[val->index];
+    int64_t nv = cg_shape_numel(g, &val->shape);
+    for (int i = 0; i < n->ninputs; i++) {
+        int u = n->inputs[i];
+        if (u < 0)
+            continue;
+        int r = root[u];
+        if (g->values[r].kind != CG_V_NODE || grp_keep[r] || grp_last[r] != (long)val->index ||
+            g->values[u].dtype != val->dtype || cg_shape_numel(g, &g->values[u].shape) != nv ||
+            cg_shape_numel(g, &g->values[r].shape) != nv)
+            continue;
+        int shared = 0;
+        for (int j = 0; j < n->ninputs; j++)
+            shared |= n->inputs[j] >= 0 && n->inputs[j] != u && root[n->inputs[j]] == r;
+        if (!shared)
+            return u;
+    }
+    return -1;
+}
+
 size_t cg_memplan_slot(int64_t n)
 {
     return ((size_t)(n > 0 ? n : 1) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
@@ -46,11 +79,18 @@ static int by_lo(const void *a, const void *b)
 void cg_memplan_free(struct cg_memplan *p)
 {
     cg_free(p->offset);
+    cg_free(p->root);
     memset(p, 0, sizeof *p);
 }
 
 enum cg_status cg_memplan_build(const struct cg_graph *g, struct cg_memplan *p,
                                 struct cg_error *e)
+{
+    return cg_memplan_build_opts(g, 1, p, e);
+}
+
+enum cg_status cg_memplan_build_opts(const struct cg_graph *g, int inplace, struct cg_memplan *p,
+                                     struct cg_error *e)
 {
     memset(p, 0, sizeof *p);
     size_t nv = g->nvalues;
@@ -58,23 +98,23 @@ enum cg_status cg_memplan_build(const struct cg_graph *g, struct cg_memplan *p,
     char *keep = cg_calloc(nv ? nv : 1, 1);
     long *first = cg_malloc((nv ? nv : 1) * sizeof *first);
     long *last = cg_malloc((nv ? nv : 1) * sizeof *last);
+    long *lastv = cg_malloc((nv ? nv : 1) * sizeof *lastv);
     struct item *items = cg_malloc((nv ? nv : 1) * sizeof *items);
     struct span *spans = cg_malloc((nv ? nv : 1) * sizeof *spans);
     p->offset = cg_calloc(nv ? nv : 1, sizeof *p->offset);
+    p->root = cg_malloc((nv ? nv : 1) * sizeof *p->root);
     enum cg_status st = CG_OK;
-    if (!root || !keep || !first || !last || !items || !spans || !p->offset) {
+    if (!root || !keep || !first || !last || !lastv || !items || !spans || !p->offset ||
+        !p->root) {
         st = cg_error_nomem(e);
         goto error;
     }
-    /* roots of shared storage, and what must persist */
+    /* what must persist, and the last node reading each value */
     for (size_t v = 0; v < nv; v++) {
         const struct cg_value *val = &g->values[v];
-        root[v] = (int)v;
-        if (val->kind == CG_V_NODE && cg_node_is_view(&g->nodes[val->index]))
-            root[v] = root[g->nodes[val->index].inputs[0]];
         keep[v] = val->kind != CG_V_NODE || val->keep;
         first[v] = val->kind == CG_V_NODE ? (long)val->index : -1;
-        last[v] = first[v];
+        lastv[v] = first[v];
     }
     for (size_t i = 0; i < g->noutputs; i++)
         keep[g->outputs[i].value] = 1;
@@ -84,17 +124,35 @@ enum cg_status cg_memplan_build(const struct cg_graph *g, struct cg_memplan *p,
         keep[g->vars[i].value] = 1;
     for (size_t i = 0; i < g->nobjectives; i++)
         keep[g->objectives[i].value] = 1;
-    for (size_t v = 0; v < nv; v++)
-        if (keep[v])
-            keep[root[v]] = 1;
-    /* the life of a storage root covers every use of every value sharing it */
     for (size_t k = 0; k < g->nnodes; k++) {
         const struct cg_node *n = &g->nodes[k];
         for (int i = 0; i < n->ninputs; i++)
-            if (n->inputs[i] >= 0 && last[root[n->inputs[i]]] < (long)k)
-                last[root[n->inputs[i]]] = (long)k;
-        if (last[root[n->out]] < (long)k)
-            last[root[n->out]] = (long)k;
+            if (n->inputs[i] >= 0 && lastv[n->inputs[i]] < (long)k)
+                lastv[n->inputs[i]] = (long)k;
+    }
+    /* storage groups, in value (topological) order: views and in-place updates join their
+     * input's, an elementwise node may take over a dying input's; a group lives from its root's
+     * node to the last node reading any member (last[]), and persists when a member is kept
+     * (keep[] of the root) */
+    for (size_t v = 0; v < nv; v++) {
+        const struct cg_value *val = &g->values[v];
+        int u = -1;
+        root[v] = (int)v;
+        last[v] = lastv[v];
+        if (val->kind == CG_V_NODE && cg_node_is_view(&g->nodes[val->index]))
+            root[v] = root[g->nodes[val->index].inputs[0]];
+        else if (inplace && val->kind == CG_V_NODE && !keep[v] &&
+                 cg_node_is_elementwise(&g->nodes[val->index]) &&
+                 (u = inplace_input(g, (int)v, root, last, keep)) >= 0) {
+            root[v] = root[u];
+            p->inplace++;
+        }
+        int r = root[v];
+        if (r != (int)v) {
+            keep[r] |= keep[v];
+            if (last[r] < lastv[v])
+                last[r] = lastv[v];
+        }
     }
     size_t nitems = 0, pers = 0;
     for (size_t i = 0; i < g->nparams; i++) { /* the parameter region, in parameter order */
@@ -106,7 +164,10 @@ enum cg_status cg_memplan_build(const struct cg_graph *g, struct cg_memplan *p,
     }
     p->params = pers;
     for (size_t v = 0; v < nv; v++) {
-        if (root[v] != (int)v || g->values[v].kind == CG_V_PARAM)
+        const struct cg_value *val = &g->values[v];
+        if (root[v] != (int)v && !cg_node_is_view(&g->nodes[val->index])) /* in place */
+            p->unplanned += cg_memplan_slot(cg_shape_numel(g, &val->shape));
+        if (root[v] != (int)v || val->kind == CG_V_PARAM)
             continue;
         int64_t n = cg_shape_numel(g, &g->values[v].shape);
         if (n < 0) {
@@ -156,9 +217,12 @@ enum cg_status cg_memplan_build(const struct cg_graph *g, struct cg_memplan *p,
     }
     if (!g->nnodes)
         p->peak_live = pers;
-    for (size_t v = 0; v < nv; v++)
+    for (size_t v = 0; v < nv; v++) {
         p->offset[v] = p->offset[root[v]];
+        p->root[v] = root[v];
+    }
 error:
+    cg_free(lastv);
     cg_free(root);
     cg_free(keep);
     cg_free(first);
