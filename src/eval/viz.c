@@ -502,7 +502,7 @@ static void plan_free(struct plan *p)
 }
 
 /* One pass over the test split's first batches: K rows of every image and heatmap, up to
- * MAX_POINTS rows (full batches only, so no second model is compiled for the remainder) of the
+ * MAX_POINTS rows (full batches only: the remainder would need a second schedule built) of the
  * embeddings, and the conv weights from the first batch's model. *rows: rows gathered. */
 static enum cg_status gather(struct cg_eval_session *s, struct plan *p, size_t k, size_t *rows,
                              struct cg_error *e)
