@@ -230,7 +230,9 @@ static void section_summary(struct cg_report *r, const struct cg_viz_options *o,
     const char *epochs = cfg_text(cfg, "epochs"), *steps = cfg_text(cfg, "steps");
     snprintf(buf, sizeof buf, "%llu (newest checkpoint) of %s %s, %s steps per epoch",
              (unsigned long long)info->step, strcmp(steps, "0") ? steps : epochs,
-             strcmp(steps, "0") ? "steps" : "epochs", cfg_text(cfg, "steps_per_epoch"));
+             strcmp(steps, "0") ? (strcmp(steps, "1") ? "steps" : "step")
+                                : (strcmp(epochs, "1") ? "epochs" : "epoch"),
+             cfg_text(cfg, "steps_per_epoch"));
     kv(r, "steps", buf);
     snprintf(buf, sizeof buf, "%lld", (long long)info->batch);
     kv(r, "batch", buf);
