@@ -13,10 +13,13 @@
 #  - a second eval writes byte-identical eval.json (it reproduces from the checkpoint); another
 #    --batch gives the same numbers; --json prints the document; --quiet only the last line;
 #    --split train writes eval_train.json over the 400 train examples; --probe and --no-probe;
+#  - a contrastive graph (outputs z, z_pos) trained 6 steps on latent_pairs: alignment and
+#    uniformity equal numpy's from the checkpoint, R^2 for every output and latent field (c, s,
+#    s_pos; the observations x, x_pos, x_neg left out), no accuracy or probe (no logits, no y);
 #  - exit 1 with the reason: no RUNDIR, a missing directory, not a run directory, no checkpoint,
 #    a corrupt or truncated checkpoint, bad options (--split, --batch, --probe forms, unknown
 #    output or field, --groups of a missing field, an unknown --data).
-# About 30 s on PoCL.
+# About 16 s of CPU time on PoCL (a minute of wall-clock time on the shared 2-core machine).
 set -u
 BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
 PY=/usr/bin/python3
@@ -167,6 +170,53 @@ assert list(e["probe"]) == ["h->group"] and e["probe"]["h->group"]["classes"] ==
 assert "r2" not in e
 EOF
 cmp -s "$TMP/b7.json" "$TMP/R/eval.json" || fail "--split train changed eval.json"
+
+check "a contrastive run on latent_pairs (pairs sampler): alignment, uniformity, R^2 of c, s, s_pos"
+run 0 data build latent_pairs n_train=200 n_test=70 --out lp
+cat >"$TMP/cl.graph" <<'EOF'
+input x : f32[N, 10]
+input x_pos : f32[N, 10]
+z = l2_normalize(mlp(x, [32, 8], name="enc"))
+z_pos = l2_normalize(mlp(x_pos, [32, 8], name="enc"))
+minimize info_nce(z, z_pos, temperature=0.5)
+output z
+output z_pos
+EOF
+run 0 train cl.graph --data lp --steps 6 --batch 32 --out P --quiet
+run 0 eval P --quiet
+"$PY" - "$TMP" <<'EOF' || fail "the contrastive run's eval.json"
+import json, struct, sys, glob
+import numpy as np
+tmp = sys.argv[1]
+ev = json.load(open(tmp + "/P/eval.json"))
+ck = sorted(glob.glob(tmp + "/P/checkpoints/step-*.safetensors"))[-1]
+raw = open(ck, "rb").read()
+hl = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + hl])
+def t(name):
+    m = hdr[name]
+    b, e = m["data_offsets"]
+    return np.frombuffer(raw[8 + hl + b:8 + hl + e], dtype=np.float32).reshape(m["shape"])
+def enc(x):
+    h = np.maximum(x @ t("enc.dense0.w").T + t("enc.dense0.b"), 0)
+    z = h @ t("enc.dense1.w").T + t("enc.dense1.b")
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+z = enc(np.load(tmp + "/lp/test/x.npy").astype(np.float64))
+zp = enc(np.load(tmp + "/lp/test/x_pos.npy").astype(np.float64))
+align = float(np.mean(np.sum((z - zp) ** 2, axis=1)))
+d2 = np.sum((z[:, None, :] - z[None, :, :]) ** 2, axis=2)
+iu = np.triu_indices(len(z), 1)
+unif = float(np.mean(np.exp(-2 * d2[iu])))
+assert ev["examples"] == 70 and "accuracy" not in ev and "probe" not in ev, ev
+assert abs(ev["alignment"] - align) < 1e-5, (ev["alignment"], align)
+assert abs(ev["uniformity"] - unif) < 1e-5, (ev["uniformity"], unif)
+assert abs(ev["uniformity_log"] - np.log(unif)) < 1e-4, (ev["uniformity_log"], np.log(unif))
+want = {f"{o}->{f}" for o in ("z", "z_pos") for f in ("c", "s", "s_pos")}
+assert set(ev["r2"]) == want, sorted(ev["r2"])  # x, x_pos, x_neg are observations, not factors
+for v in ev["r2"].values():
+    assert v["linear"] <= 1 and v["kernel_ridge"] <= 1, v
+print(f"  alignment {align:.5f}, uniformity {unif:.5f}, r2 z->c {ev['r2']['z->c']}")
+EOF
 
 check "refusals"
 refuse "usage: clgraph eval|missing RUNDIR" 
