@@ -1,5 +1,6 @@
 /* binding.c: the data set of a run and the graph's inputs as the sampler sees them (binding.h);
  * shared by the trainer and the evaluation session. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "train/binding.h"
 
 #include <stdio.h>
@@ -7,11 +8,31 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum cg_status cg_data_open(const char *spec, struct cg_dataset **out, struct cg_error *e)
+static int names_directory(const char *spec)
 {
     struct stat sb;
+    return strchr(spec, '/') || (stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode));
+}
+
+void cg_path_absolute(const char *path, char *out, size_t n)
+{
+    char *abs = realpath(path, NULL);
+    snprintf(out, n, "%s", abs ? abs : path);
+    free(abs);
+}
+
+void cg_data_spec_canonical(const char *spec, char *out, size_t n)
+{
+    if (names_directory(spec))
+        cg_path_absolute(spec, out, n);
+    else
+        snprintf(out, n, "%s", spec);
+}
+
+enum cg_status cg_data_open(const char *spec, struct cg_dataset **out, struct cg_error *e)
+{
     *out = NULL;
-    if (strchr(spec, '/') || (stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode)))
+    if (names_directory(spec))
         return cg_dataset_load(spec, out, e);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", spec);

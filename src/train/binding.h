@@ -13,6 +13,15 @@
 
 #define CG_BIND_MAX_INPUTS 32
 
+/* The absolute, symlink-free form of path when it exists, else path as given (at most n bytes,
+ * NUL included, to out): what a run records of the files it was given. */
+void cg_path_absolute(const char *path, char *out, size_t n);
+
+/* The form of a --data value that a run records: a directory (as cg_data_open decides) becomes
+ * its absolute path, so that resume, eval and viz find it from any working directory; a built
+ * data set's NAME[:k=v,...] stays as given. Writes at most n bytes (NUL included) to out. */
+void cg_data_spec_canonical(const char *spec, char *out, size_t n);
+
 /* Opens the data set of spec: a directory written by `clgraph data build` (a spec with a '/'
  * or naming an existing directory), else "NAME[:key=value,...]" built as `clgraph data build
  * NAME key=value ...` would (the key seed=S sets the data set's seed, default 0). Errors

@@ -155,6 +155,11 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
                             "RUNDIR)");
     snprintf(t->rundir, sizeof t->rundir, "%s", c->rundir);
     c->rundir = t->rundir;
+    char data_spec[sizeof t->data], graph_path[sizeof t->graph_path];
+    if (c->data)
+        cg_data_spec_canonical(c->data, data_spec, sizeof data_spec);
+    if (c->graph)
+        cg_path_absolute(c->graph, graph_path, sizeof graph_path);
     struct cg_st_file saved = {0};
     if (c->resume) {
         if (cg_ckpt_newest(t->rundir, t->ckpt_path, sizeof t->ckpt_path) < 0)
@@ -178,10 +183,11 @@ static enum cg_status prepare(struct cg_trainer *t, const struct cg_train_config
         snprintf(saved_sched_steps, sizeof saved_sched_steps, "%s", META("lr_schedule_steps"));
 #undef META_OR
     if (st == CG_OK)
-        st = setting("GRAPH", c->graph, t->graph_path, sizeof t->graph_path, META("graph"),
+        st = setting("GRAPH", c->graph ? graph_path : NULL, t->graph_path, sizeof t->graph_path, META("graph"),
                      c->resume, e);
     if (st == CG_OK)
-        st = setting("--data", c->data, t->data, sizeof t->data, META("data"), c->resume, e);
+        st = setting("--data", c->data ? data_spec : NULL, t->data, sizeof t->data,
+                     META("data"), c->resume, e);
     if (st == CG_OK)
         st = setting("--optimizer", c->optimizer, t->optimizer, sizeof t->optimizer,
                      META("optimizer"), c->resume, e);

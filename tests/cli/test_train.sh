@@ -4,6 +4,7 @@
 # batch 32, 8 steps per epoch):
 #  - a run through a built data directory: the train loss falls, metrics.jsonl has train and
 #    test records, one checkpoint per epoch, config.json, graph.graph and log.txt exist;
+#  - GRAPH and --data DIR are recorded as absolute paths (resume from another directory);
 #  - resume equivalence, bit for bit (cmp of whole checkpoint files): --epochs 2 then --resume
 #    --epochs 4 == --epochs 4; and a mid-epoch one: --steps 13 --checkpoint-every 5 then
 #    --resume --steps 32 == --epochs 4;
@@ -81,6 +82,16 @@ last=$(grep '"split":"train"' "$TMP/A/metrics.jsonl" | tail -1 | sed 's/.*"loss"
 echo "  train loss $first -> $last"
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.7 * a) }' || fail "loss did not fall"
 grep -q '"mse":' "$TMP/A/metrics.jsonl" || fail "no metric in metrics.jsonl"
+
+check "relative GRAPH and --data DIR are recorded absolute: resume works from another directory"
+grep -q "\"graph\": \"$(cd "$TMP" && pwd -P)/reg.graph\"" "$TMP/A/config.json" ||
+    fail "config.json's graph is not absolute: $(grep '"graph"' "$TMP/A/config.json")"
+grep -q "\"data\": \"$(cd "$TMP" && pwd -P)/lp\"" "$TMP/A/config.json" ||
+    fail "config.json's data is not absolute: $(grep '"data"' "$TMP/A/config.json")"
+cp -r "$TMP/A" "$TMP/A2"
+(cd / && timeout 120 "$BIN" train --resume "$TMP/A2" --epochs 5 --quiet >"$TMP/out" 2>"$TMP/err") ||
+    fail "resume from / failed"
+t reg.graph --resume A2 --data lp --epochs 6 --quiet
 
 check "resume equivalence: --epochs 2, then --resume --epochs 4, bit for bit"
 t reg.graph "${OPTS[@]}" --epochs 2 --out B
