@@ -316,6 +316,20 @@ static void standardise(const float *a, size_t n, size_t m, int c, const double 
     }
 }
 
+/* Writes the design matrix of the m-row subset of the n x c float matrix a into out (m x (c+1)):
+ * each row standardised by mean and scale, then a 1 for the intercept. */
+static void design(const float *a, size_t n, size_t m, int c, const double *mean,
+                   const double *scale, double *out)
+{
+    size_t c1 = (size_t)c + 1;
+    for (size_t i = 0; i < m; i++) {
+        const float *r = a + sub_row(i, n, m) * (size_t)c;
+        for (int j = 0; j < c; j++)
+            out[i * c1 + (size_t)j] = (r[j] - mean[j]) / scale[j];
+        out[i * c1 + (size_t)c] = 1.0;
+    }
+}
+
 /* scikit-learn's r2_score(y, p, multioutput="uniform_average") of m x c matrices (rows
  * y[rows[i]] when rows is not NULL): per output 1 - SS_res / SS_tot, an output with SS_tot == 0
  * scoring 1 if SS_res == 0 else 0, averaged over outputs. */
@@ -351,33 +365,20 @@ enum cg_status cg_measure_r2_linear(const struct cg_r2_data *d, size_t max_train
     size_t ntr = d->n_train < mtr ? d->n_train : mtr, nte = d->n_test < mte ? d->n_test : mte;
     size_t p = (size_t)d->dx, q = (size_t)d->dy;
     size_t p1 = p + 1; /* features plus the constant column */
-    /* One block: stats, train X|1 and Y, Gram, rhs, test X and Y, predictions, scratch. */
-    size_t need = 2 * p + 2 * q + ntr * p1 + ntr * q + p1 * p1 + p1 * q + nte * p1 + nte * q +
-                  nte * q;
+    /* One block: feature stats, train X|1 and Y, Gram, rhs, test X|1 and Y, predictions. */
+    size_t need = 2 * p + ntr * p1 + ntr * q + p1 * p1 + p1 * q + nte * p1 + nte * q + nte * q;
     double *mem = cg_malloc(need * sizeof *mem);
     if (!mem)
         return cg_error_nomem(e);
-    double *mx = mem, *sx = mx + p, *my = sx + p, *sy = my + q;
-    double *x = sy + q, *y = x + ntr * p1, *g = y + ntr * q, *b = g + p1 * p1;
-    double *xt = b + p1 * q, *yt = xt + nte * p1, *pred = yt + nte * q;
+    double *mx = mem, *sx = mx + p, *x = sx + p, *y = x + ntr * p1, *g = y + ntr * q;
+    double *b = g + p1 * p1, *xt = b + p1 * q, *yt = xt + nte * p1, *pred = yt + nte * q;
 
+    /* The intercept is a coefficient like the others; with centred features the normal
+     * equations decouple it, so the ridge below hardly touches it. */
     column_stats(d->x_train, d->n_train, ntr, d->dx, mx, sx);
-    column_stats(d->y_train, d->n_train, ntr, d->dy, my, sy);
-    /* x = [standardised features | 1]: the intercept is a coefficient like the others; with
-     * centred features the normal equations decouple it, so the ridge below hardly touches it. */
-    for (size_t i = 0; i < ntr; i++) {
-        const float *r = d->x_train + sub_row(i, d->n_train, ntr) * p;
-        for (size_t j = 0; j < p; j++)
-            x[i * p1 + j] = (r[j] - mx[j]) / sx[j];
-        x[i * p1 + p] = 1.0;
-    }
+    design(d->x_train, d->n_train, ntr, d->dx, mx, sx, x);
+    design(d->x_test, d->n_test, nte, d->dx, mx, sx, xt);
     standardise(d->y_train, d->n_train, ntr, d->dy, NULL, NULL, y);
-    for (size_t i = 0; i < nte; i++) {
-        const float *r = d->x_test + sub_row(i, d->n_test, nte) * p;
-        for (size_t j = 0; j < p; j++)
-            xt[i * p1 + j] = (r[j] - mx[j]) / sx[j];
-        xt[i * p1 + p] = 1.0;
-    }
     standardise(d->y_test, d->n_test, nte, d->dy, NULL, NULL, yt);
 
     /* Normal equations G w = X^T Y, G = X^T X + ridge I, accumulated row by row (lower part). */
