@@ -72,6 +72,10 @@ static const struct red_case red_cases[] = {
     {"argmax", 3, {3, 4, 5}, 1, {1}, 0, 0},
     {"argmax", 3, {3, 4, 5}, 0, {0}, 0, 0},
     {"argmax", 2, {3, 400}, 1, {-1}, 1, 0},
+    /* work-group per output over runs of a contiguous innermost reduced dim (INNER), the
+     * bias gradient's shape: runs of 100 and 70, not multiples of the work-group size */
+    {"sum", 4, {3, 2, 10, 10}, 3, {0, 2, 3}, 0, 0},
+    {"max", 3, {5, 2, 70}, 2, {0, 2}, 1, 0},
 };
 
 struct red_fd {
