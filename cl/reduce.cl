@@ -15,9 +15,10 @@
  *   UNBIASED           var's divisor is K - UNBIASED;
  *   GROUP              1: one work-group of LWS items per output element with a local-memory
  *                      tree (large K); 0: one work-item per output element (small K).
- * Sums are compensated (Kahan) within a work-item and pairwise across the work-group, all in
- * float. max/min/argmax treat NaN as the largest (smallest) value and propagate it, as torch;
- * argmax returns the first maximal index counted row-major over the reduced dims. */
+ * Sums are compensated (Kahan, four interleaved partial sums) within a work-item and pairwise
+ * across the work-group, all in float. max/min/argmax treat NaN as the largest (smallest) value
+ * and propagate it, as torch; argmax returns the first maximal index counted row-major over the
+ * reduced dims. */
 
 #ifndef M
 #define M 1
@@ -163,26 +164,43 @@ inline uint out_index(uint i)
     return o_;
 }
 
-/* This item's compensated sum over reduced elements t, t+step, ... of f(x): mode 0 x,
- * 1 (x - c)^2, 2 exp(x - c), 3 (x == c). */
+/* f(x) of part_sum: mode 0 x, 1 (x - c)^2, 2 exp(x - c), 3 (x == c). */
+inline float part_f(float v, int mode, float c)
+{
+    if (mode == 1) {
+        v -= c;
+        v *= v;
+    } else if (mode == 2) {
+        v = exp(v - c);
+    } else if (mode == 3) {
+        v = v == c ? 1.0f : 0.0f;
+    }
+    return v;
+}
+
+/* Adds v to the compensated (Kahan) sum *s with compensation *comp (the sum is *s - *comp). */
+inline void kahan_add(float *s, float *comp, float v)
+{
+    float yk = v - *comp, tt = *s + yk;
+    *comp = isfinite(tt) ? (tt - *s) - yk : 0.0f;
+    *s = tt;
+}
+
+/* This item's compensated sum over reduced elements t, t+step, ... of part_f(x): four
+ * independent Kahan sums over k = t + 4 m step + q step (q < 4), so that four dependency chains
+ * run side by side, added pairwise at the end. */
 inline float part_sum(__global const float *x, uint base, uint t, uint step, int mode, float c)
 {
-    float s = 0.0f, comp = 0.0f;
-    for (uint k = t; k < K; k += step) {
-        float v = x[base + red_off(k)];
-        if (mode == 1) {
-            v -= c;
-            v *= v;
-        } else if (mode == 2) {
-            v = exp(v - c);
-        } else if (mode == 3) {
-            v = v == c ? 1.0f : 0.0f;
-        }
-        float yk = v - comp, tt = s + yk;
-        comp = isfinite(tt) ? (tt - s) - yk : 0.0f;
-        s = tt;
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}, comp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    uint k = t;
+    for (; k + 3 * step < K; k += 4 * step) {
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+            kahan_add(&s[q], &comp[q], part_f(x[base + red_off(k + q * step)], mode, c));
     }
-    return s;
+    for (int q = 0; k < K; k += step, q++)
+        kahan_add(&s[q], &comp[q], part_f(x[base + red_off(k)], mode, c));
+    return ((s[0] - comp[0]) + (s[1] - comp[1])) + ((s[2] - comp[2]) + (s[3] - comp[3]));
 }
 
 /* Whether (v, k) beats the best so far (m, km): larger (min: smaller), NaN beats numbers, ties
