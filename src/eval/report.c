@@ -24,6 +24,7 @@ static const char STYLE[] =
     "table.kv td,table.kv th{padding:3px 14px 3px 0;text-align:left;vertical-align:top}\n"
     "table.kv th{color:#5b6474;font-weight:500;white-space:nowrap}\n"
     "table.num td{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "table.num td.s{text-align:left}\n"
     "code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:#f1f3f6;"
     "padding:1px 4px;border-radius:3px}\n"
     "img{image-rendering:pixelated;image-rendering:crisp-edges;display:block}\n"

@@ -191,7 +191,15 @@ static void flat_rows(struct cg_report *r, const struct cg_json *v, char *prefix
         text = v->str;
     else
         text = v->kind == CG_JSON_NULL ? "null" : v->boolean ? "true" : "false";
-    kv(r, prefix[0] ? prefix : "value", text);
+    if (v->kind == CG_JSON_STR) { /* text reads from the left */
+        cg_report_html(r, "<tr><th>");
+        cg_report_text(r, prefix[0] ? prefix : "value");
+        cg_report_html(r, "</th><td class=\"s\">");
+        cg_report_text(r, text);
+        cg_report_html(r, "</td></tr>\n");
+    } else {
+        kv(r, prefix[0] ? prefix : "value", text);
+    }
     (*rows)++;
 }
 

@@ -156,6 +156,7 @@ for s in summary curves images crops embeddings filters not-shown; do
 done
 expect "$R" "<th>linear_probe.acc</th><td>0.875</td>"
 expect "$R" "<th>linear_probe.folds[1]</th><td>2</td>"
+expect "$R" "<th>note</th><td class=\"s\">x</td>"
 expect "$R" "1 line(s) skipped"
 expect "$R" "<h3>p_crops</h3>"
 expect "$R" "the 7x7 map of P(T|X), the crop coverage over the input"
