@@ -119,7 +119,9 @@ lacks "$R" "https://"
 lacks "$R" "<script"
 for s in summary curves images filters; do expect "$R" "<section id=\"$s\">"; done
 expect "$R" "<a href=\"#curves\">Curves</a>"
-expect "$R" "<td>cm (colored_mnist: mnist=$TMP/mnist)</td>"
+# a data directory is recorded as an absolute path
+CM=$(cd "$TMP/cm" && pwd -P)
+expect "$R" "<td>$CM (colored_mnist: mnist=$TMP/mnist)</td>"
 expect "$R" "<th>acc</th>"
 expect "$R" ">loss</text>"
 expect "$R" ">acc</text>"
@@ -133,10 +135,10 @@ read -r pngs svgs <<<"$counts"
 [ "$pngs" -eq 49 ] || fail "$pngs PNG images in $R, want 49"
 [ "$svgs" -eq 3 ] || fail "$svgs SVG charts in $R, want 3"
 
-# ---- --examples, --out, --data (another data set; here the same directory given explicitly) ----
-run 0 viz cim --examples 3 --out "$TMP/small.html" --data "$TMP/cm"
+# ---- --examples, --out, --data (another data set; here the same directory by a relative path) ----
+run 0 viz cim --examples 3 --out "$TMP/small.html" --data cm
 expect out "wrote $TMP/small.html"
-expect small.html "<td>$TMP/cm (given with --data; the run trained on cm)</td>"
+expect small.html "<td>cm (given with --data; the run trained on $CM)</td>"
 counts=$(check_report "$TMP/small.html") || fail "check_report small.html: $counts"
 [ "${counts% *}" -eq 10 ] || fail "${counts% *} PNG images with --examples 3, want 10"
 expect small.html "#2 &middot; y=0"
