@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# test_crl_tac.sh: graphs/crl_tac.graph (CRL-TAC, SEEDS.md section 2) end to end through the CLI
+# on a tiny mnist_grid (built from synthetic MNIST-format files: 64 train / 32 test 28x28 images
+# of random rectangles, labels i mod 10, placed in the 84x84 canvas by `clgraph data build
+# mnist_grid mnist=DIR`):
+#  - clgraph check --bind N=16 passes and shows the two alternating objectives;
+#  - clgraph train (batch 4, 3 steps, a checkpoint after each) alternates: step t = 0 (h phase)
+#    updates f and g and leaves eta's Adam state at zero, t = 1 (eta phase) changes every eta.*
+#    tensor and no f.* / g.* tensor, t = 2 (h phase) the other way round; the losses are finite;
+#  - clgraph eval writes eval.json with crop_mass in [0, 1] (from p_crops and the data's cell
+#    field) and the probes h->y and z->y;
+#  - clgraph viz writes report.html with the P(T|X) heatmap section over the 17x17 grid.
+# About 40-60 s on PoCL (kernel compilation of three processes dominates).
+set -u
+BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
+SRC=${CLGRAPH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+GRAPH="$SRC/graphs/crl_tac.graph"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+n=0
+fail() {
+    echo "FAIL: $*"
+    echo "--- stdout:"; head -c 3000 "$TMP/out"
+    echo "--- stderr:"; head -c 3000 "$TMP/err"
+    exit 1
+}
+check() { n=$((n + 1)); echo "check $n: $*"; }
+# c CMD ARGS...: clgraph CMD ARGS in $TMP, must exit 0 without any sanitizer report
+c() {
+    (cd "$TMP" && timeout 300 "$BIN" "$@" >"$TMP/out" 2>"$TMP/err")
+    local rc=$?
+    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+    [ "$rc" -eq 0 ] || fail "clgraph $*: exit $rc"
+}
+ck() { echo "$TMP/R/checkpoints/step-$(printf %012d "$1").safetensors"; }
+
+"$PY" - "$TMP/m" <<'PYEOF' || fail "writing the synthetic MNIST files"
+import os, random, struct, sys
+d = sys.argv[1]
+os.makedirs(d)
+def write(prefix, count, seed):
+    r = random.Random(seed)
+    img = bytearray()
+    for _ in range(count):
+        px = bytearray(784)
+        for _ in range(3):
+            h, w = r.randint(3, 10), r.randint(3, 10)
+            y0, x0, v = r.randint(0, 28 - h), r.randint(0, 28 - w), r.randint(80, 255)
+            for y in range(y0, y0 + h):
+                for x in range(x0, x0 + w):
+                    px[y * 28 + x] = max(px[y * 28 + x], v)
+        img += px
+    with open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb") as f:
+        f.write(struct.pack(">IIII", 2051, count, 28, 28) + img)
+    with open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb") as f:
+        f.write(struct.pack(">II", 2049, count) + bytes(i % 10 for i in range(count)))
+write("train", 64, 1)
+write("t10k", 32, 2)
+PYEOF
+c data build mnist_grid mnist=m --out d
+
+check "clgraph check --bind N=16 passes, with the two phases alternating"
+c check "$GRAPH" --bind N=16
+grep -q "minimize l_h" "$TMP/out" || fail "no h-phase objective"
+grep -q "minimize l_eta" "$TMP/out" || fail "no eta-phase objective"
+grep -q "runs: every 2 steps, on the steps t (from 0) with t mod 2 == 0" "$TMP/out" || fail "h"
+grep -q "runs: every 2 steps, on the steps t (from 0) with t mod 2 == 1" "$TMP/out" || fail "eta"
+grep -q "p_crops                  f32\[16, 289\]" "$TMP/out" || fail "p_crops shape"
+
+check "3 training steps alternate: eta changes only at t = 1, f and g only at t = 0 and 2"
+c train "$GRAPH" --data d --batch 4 --steps 3 --checkpoint-every 1 --log-every 1 --no-eval \
+    --seed 1 --out R
+for s in 1 2 3; do [ -f "$(ck $s)" ] || fail "no checkpoint after step $s"; done
+"$PY" - "$(ck 1)" "$(ck 2)" "$(ck 3)" "$TMP/R/metrics.jsonl" <<'EOF' || fail "alternation"
+import json, math, struct, sys
+def load(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in h.items() if k != "__metadata__"}
+c1, c2, c3 = (load(p) for p in sys.argv[1:4])
+params = [k for k in c1 if ":" not in k]
+eta = [k for k in params if k.startswith("eta.")]
+enc = [k for k in params if k.startswith(("f.", "g."))]
+assert len(eta) == 8 and len(enc) == 12 and len(params) == 20, params
+# eta's Adam state (objective 1: suffix :1) is still zero after step t = 0
+for k in eta:
+    assert c1[k + ":exp_avg:1"] == bytes(len(c1[k + ":exp_avg:1"])), k + " updated at t = 0"
+    assert c1[k + ":exp_avg:1"] != c2[k + ":exp_avg:1"], k + " no eta state at t = 1"
+for k in enc:
+    assert c1[k + ":exp_avg"] != bytes(len(c1[k + ":exp_avg"])), k + " not updated at t = 0"
+# t = 1 (eta phase): every eta tensor changes, no f/g tensor does; t = 2 the other way round
+for k in eta:
+    assert c1[k] != c2[k], k + " unchanged at t = 1"
+    assert c2[k] == c3[k], k + " changed at t = 2"
+for k in enc:
+    assert c1[k] == c2[k], k + " changed at t = 1"
+    assert c2[k] != c3[k], k + " unchanged at t = 2"
+recs = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
+train = [r for r in recs if r.get("split") == "train"]
+assert [r["step"] for r in train] == [1, 2, 3], [r["step"] for r in train]
+for r in train:
+    for m in ("l_h", "l_eta", "ent", "pmax", "i_w"):
+        v = r[m]
+        assert v is not None and math.isfinite(v), (r["step"], m, v)
+    assert 0 < r["ent"] <= math.log(289) + 1e-4, r["ent"]
+EOF
+
+check "clgraph eval: crop_mass in [0, 1], probes of h and z"
+c eval R --probe h:y --probe z:y --probe-steps 20 --quiet
+"$PY" - "$TMP/R/eval.json" <<'EOF' || fail "eval.json: $(head -c 2000 "$TMP/R/eval.json")"
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["examples"] == 32 and e["step"] == 3, (e["examples"], e["step"])
+cm = e["crop_mass"]
+assert cm is not None and 0.0 <= cm <= 1.0, cm
+for k in ("h->y", "z->y"):
+    a = e["probe"][k]["accuracy"]
+    assert 0.0 <= a <= 1.0, (k, a)
+assert e["probe"]["h->y"]["features"] == 200 and e["probe"]["z->y"]["features"] == 50
+for m in ("l_h", "l_eta", "ent"):
+    assert m in e["metrics"], m
+EOF
+
+check "clgraph viz: report.html with the P(T|X) heatmaps"
+c viz R --examples 4
+grep -q "crops" "$TMP/out" || fail "viz did not list the crops section"
+R="$TMP/R/report.html"
+grep -qF '<section id="crops">' "$R" || fail "no crops section"
+grep -qF "<h3>p_crops</h3>" "$R" || fail "no p_crops heatmaps"
+grep -qF "the 17x17 map of P(T|X)" "$R" || fail "not the 17x17 grid"
+echo "all $n checks passed"
