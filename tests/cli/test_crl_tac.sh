@@ -8,7 +8,7 @@
 #    updates f and g and leaves eta's Adam state at zero, t = 1 (eta phase) changes every eta.*
 #    tensor and no f.* / g.* tensor, t = 2 (h phase) the other way round; the losses are finite;
 #  - clgraph eval writes eval.json with crop_mass in [0, 1] (from p_crops and the data's cell
-#    field) and the probes h->y and z->y;
+#    field), the probes h->y and z->y, and no class accuracy (the graph has no value logits);
 #  - clgraph viz writes report.html with the P(T|X) heatmap section over the 17x17 grid.
 # About 40-60 s on PoCL (kernel compilation of three processes dominates).
 set -u
@@ -115,6 +115,7 @@ c eval R --probe h:y --probe z:y --probe-steps 20 --quiet
 import json, sys
 e = json.load(open(sys.argv[1]))
 assert e["examples"] == 32 and e["step"] == 3, (e["examples"], e["step"])
+assert "accuracy" not in e, "P(T|X)'s logits scored as class scores"
 cm = e["crop_mass"]
 assert cm is not None and 0.0 <= cm <= 1.0, cm
 for k in ("h->y", "z->y"):
