@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/loader_augment.h"
 #include "exec/model.h"
 #include "ir/graph.h"
+#include "runtime/runtime.h"
 #include "train/binding.h"
 #include "train/checkpoint.h"
+#include "train/views.h"
 #include "util/json.h"
 
 struct cg_eval_session {
@@ -26,8 +29,16 @@ struct cg_eval_session {
     struct cg_input_desc inputs[CG_BIND_MAX_INPUTS];
     char names[CG_BIND_MAX_INPUTS][64];
     struct cg_sampler *sm[2]; /* per split; NULL for an empty split */
-    void *bufs[CG_BIND_MAX_INPUTS];
-    size_t row_bytes[CG_BIND_MAX_INPUTS];
+    void *bufs[CG_BIND_MAX_INPUTS];       /* what the sampler delivers (the fields' shapes) */
+    size_t row_bytes[CG_BIND_MAX_INPUTS]; /* per anchor, of bufs */
+    /* Inputs whose training pipeline changes the size (the run's record, views.h): the
+     * trainer's evaluation resize (cg_train_aug_pipes, eval = 1) on the device, per split's
+     * sampler, into a device buffer of the graph's shape read back into gbufs. */
+    struct cg_train_aug aug;
+    struct cg_loader_augmenter *augr[2];
+    cl_mem dbuf[CG_BIND_MAX_INPUTS];      /* NULL: the input is not resized */
+    void *gbufs[CG_BIND_MAX_INPUTS];      /* the graph's shape */
+    size_t grow_bytes[CG_BIND_MAX_INPUTS]; /* per anchor, of gbufs */
     size_t *index;
     struct cg_device *dev;
     struct cg_model *model; /* one schedule per batch size (cg_model_bind) */
@@ -140,16 +151,26 @@ static enum cg_status open_session(struct cg_eval_session *s, const struct cg_ev
     struct cg_sampler_config sc = {0};
     sc.kind = s->info.sampler;
     sc.views = cg_inputs_views(s->inputs, s->ninputs);
-    sc.views = cg_inputs_views(s->inputs, s->ninputs);
     sc.batch = (size_t)s->info.batch;
     sc.seed = seed;
     sc.keep_last = 1;
     sc.no_shuffle = 1;
+    /* The run's augmentation record, resolved as `train --resume` does (a checkpoint without
+     * one was trained unaugmented): the fields' shapes the sampler delivers, and the resize of
+     * size-changing inputs to the graph's size that the trainer's evaluation applies. */
+    const char *rec = cg_st_meta_get(&s->file, "augment");
+    st = cg_train_aug_resolve(&s->aug, NULL, 0, rec ? rec : "none", s->inputs, s->ninputs,
+                              s->ds->train.count ? &s->ds->train : &s->ds->test, &sc, e);
+    if (st != CG_OK) {
+        cg_error_note(e, "note: while applying the run's augmentation (checkpoint %s, "
+                      "metadata 'augment') to data set %s", s->ckpt, s->data);
+        return st;
+    }
     const struct cg_split *splits[2] = {&s->ds->test, &s->ds->train};
     for (int k = 0; k < 2; k++) {
         if (splits[k]->count == 0)
             continue;
-        st = cg_sampler_create(splits[k], s->inputs, s->ninputs, &sc, &s->sm[k], e);
+        st = cg_sampler_create(splits[k], s->aug.src, s->ninputs, &sc, &s->sm[k], e);
         if (st != CG_OK) {
             cg_error_note(e, "note: while binding the %s split of data set %s to %s",
                           split_name((enum cg_eval_split)k), s->data, s->copy);
@@ -165,10 +186,30 @@ static enum cg_status open_session(struct cg_eval_session *s, const struct cg_ev
         s->row_bytes[i] = bytes / (size_t)s->info.batch;
         if (!(s->bufs[i] = cg_malloc(bytes ? bytes : 1)))
             return cg_error_nomem(e);
+        if (!s->aug.eval[i][0])
+            continue;
+        size_t elems = cg_sampler_input_rows(any, i);
+        for (int d = 0; d < s->inputs[i].rank; d++)
+            elems *= (size_t)s->inputs[i].dims[d];
+        s->grow_bytes[i] = elems * sizeof(float) / (size_t)s->info.batch;
+        if (!(s->gbufs[i] = cg_malloc(elems * sizeof(float))))
+            return cg_error_nomem(e);
     }
     if (!(s->index = cg_malloc((size_t)s->info.batch * sizeof *s->index)))
         return cg_error_nomem(e);
-    return cg_device_open(o->device, 0, &s->dev, e);
+    CG_TRY(cg_device_open(o->device, 0, &s->dev, e));
+    for (int i = 0; i < s->ninputs; i++) {
+        if (!s->gbufs[i])
+            continue;
+        cl_int err;
+        s->dbuf[i] = clCreateBuffer(cg_device_context(s->dev), CL_MEM_READ_WRITE,
+                                    s->grow_bytes[i] * (size_t)s->info.batch, NULL, &err);
+        if (err != CL_SUCCESS) {
+            s->dbuf[i] = NULL;
+            return cg_cl_fail(e, err, "clCreateBuffer");
+        }
+    }
+    return CG_OK;
 }
 
 enum cg_status cg_eval_open(const struct cg_eval_options *o, struct cg_eval_session **out,
@@ -192,11 +233,17 @@ void cg_eval_close(struct cg_eval_session *s)
     if (!s)
         return;
     cg_model_destroy(s->model);
+    for (int k = 0; k < 2; k++)
+        cg_loader_augmenter_destroy(s->augr[k]);
+    for (int i = 0; i < CG_BIND_MAX_INPUTS; i++) {
+        if (s->dbuf[i])
+            clReleaseMemObject(s->dbuf[i]);
+        cg_free(s->gbufs[i]);
+        cg_free(s->bufs[i]);
+    }
     cg_device_close(s->dev);
     for (int k = 0; k < 2; k++)
         cg_sampler_destroy(s->sm[k]);
-    for (int i = 0; i < CG_BIND_MAX_INPUTS; i++)
-        cg_free(s->bufs[i]);
     cg_free(s->index);
     cg_dataset_free(s->ds);
     cg_st_free(&s->file);
@@ -268,6 +315,14 @@ enum cg_status cg_eval_begin(struct cg_eval_session *s, enum cg_eval_split split
     if (!sm)
         return cg_error_set(e, CG_ERR_INPUT, "error: data set %s: the %s split has no examples",
                             s->data, split_name(split));
+    const char *pipes[CG_BIND_MAX_INPUTS];
+    if (!s->augr[split] && cg_train_aug_pipes(&s->aug, 1, pipes)) {
+        struct cg_loader_target targets[CG_BIND_MAX_INPUTS] = {{0}};
+        for (int i = 0; i < s->ninputs; i++)
+            targets[i].buf = s->dbuf[i];
+        CG_TRY(cg_loader_augmenter_create(s->dev, sm, s->aug.src, pipes, targets, 0,
+                                          &s->augr[split], e));
+    }
     struct cg_sampler_state st = {s->info.seed, 0, 0};
     cg_sampler_set_state(sm, &st);
     s->split = split;
@@ -275,6 +330,32 @@ enum cg_status cg_eval_begin(struct cg_eval_session *s, enum cg_eval_split split
     s->nbatches = cg_sampler_steps_per_epoch(sm);
     s->active = 1;
     return CG_OK;
+}
+
+/* Input i of the batch just sampled (rows anchors, in s->bufs[i] at the field's size) brought
+ * to the graph's size into s->gbufs[i] by the split's augmenter, as the trainer's evaluation
+ * does: uploaded into its staging place, resized into s->dbuf[i], read back. The augmenter runs
+ * on the full batch it was compiled for (the resize is per image, so the rows of a remainder
+ * batch are those of a full one; the stale rows after them are not read). */
+static enum cg_status resize_input(struct cg_eval_session *s, int i, size_t rows,
+                                   struct cg_error *e)
+{
+    struct cg_loader_augmenter *A = s->augr[s->split];
+    struct cg_sampler *sm = s->sm[s->split];
+    const struct cg_loader_target *up = &cg_loader_augmenter_targets(A)[i];
+    cl_command_queue q = cg_device_queue(s->dev);
+    cl_int err = clEnqueueWriteBuffer(q, up->buf, CL_TRUE, up->offset, s->row_bytes[i] * rows,
+                                      s->bufs[i], 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cg_cl_fail(e, err, "clEnqueueWriteBuffer");
+    cl_event done = NULL;
+    CG_TRY(cg_loader_augment(A, i, q, up->buf, up->offset, cg_sampler_input_rows(sm, i),
+                             cg_sampler_input_views(sm, i), 0, s->k, NULL, &done, e));
+    err = clEnqueueReadBuffer(q, s->dbuf[i], CL_TRUE, 0, s->grow_bytes[i] * rows, s->gbufs[i],
+                              done ? 1 : 0, done ? &done : NULL, NULL);
+    if (done)
+        clReleaseEvent(done);
+    return err == CL_SUCCESS ? CG_OK : cg_cl_fail(e, err, "clEnqueueReadBuffer");
 }
 
 enum cg_status cg_eval_next(struct cg_eval_session *s, struct cg_eval_batch *b, int *more,
@@ -289,8 +370,14 @@ enum cg_status cg_eval_next(struct cg_eval_session *s, struct cg_eval_batch *b, 
     cg_sampler_next(s->sm[s->split], s->bufs, s->index, &info);
     struct cg_model *m;
     CG_TRY(model_for(s, info.rows, &m, e));
-    for (int i = 0; i < s->ninputs; i++)
-        CG_TRY(cg_model_set(m, s->inputs[i].name, s->bufs[i], s->row_bytes[i] * info.rows, e));
+    for (int i = 0; i < s->ninputs; i++) {
+        if (s->dbuf[i])
+            CG_TRY(resize_input(s, i, info.rows, e));
+        CG_TRY(s->dbuf[i] ? cg_model_set(m, s->inputs[i].name, s->gbufs[i],
+                                         s->grow_bytes[i] * info.rows, e)
+                          : cg_model_set(m, s->inputs[i].name, s->bufs[i],
+                                         s->row_bytes[i] * info.rows, e));
+    }
     CG_TRY(cg_model_forward(m, e));
     b->k = s->k++;
     b->nbatches = s->nbatches;

@@ -19,9 +19,13 @@
  * the split is evaluated exactly once, in index order (batches of the session's batch size,
  * then the remainder). The inputs are filled as `clgraph train` fills them (the same sampler
  * kinds: plain, triplet for x,xp,xn,y, pairs for x,x_pos, multiview for x1..xK, whose views
- * are identical unaugmented copies); the positives and negatives that the
- * triplet and pairs samplers draw come from a fixed stream keyed by the run's seed, so two
- * passes over a split (and two sessions) see the same inputs. After cg_eval_next, the caller
+ * are identical unaugmented copies); an input whose training augmentation (the checkpoint's
+ * "augment" record, resolved by cg_train_aug_resolve, src/train/views.h) changes the image size
+ * is filled as the trainer's evaluation fills it: the field's whole images resized to the
+ * graph's size on the device by the loader's augmenter with cg_train_aug_pipes(eval = 1)
+ * (src/data/loader_augment.h), compiled when a pass over a split first begins. The positives
+ * and negatives that the triplet and pairs samplers draw come from a fixed stream keyed by the
+ * run's seed, so two passes over a split (and two sessions) see the same inputs. After cg_eval_next, the caller
  * reads any named value of the batch (outputs, metrics, objectives, top-level names such as
  * logits) with cg_model_get on batch.model, and relates rows to the split's fields through
  * batch.index. cg_eval_collect gathers one per-example value over a whole split into one host
@@ -72,7 +76,8 @@ struct cg_eval_session;
 /* Opens o->rundir (see above). On success the caller owns *out (cg_eval_close). Errors:
  * CG_ERR_INPUT naming the file and what is wrong (no config.json, no checkpoint, a corrupt
  * checkpoint, a graph copy that does not match the checkpoint's hash, a data set that cannot be
- * opened or does not fit the graph's inputs), CG_ERR_DEVICE when the device cannot be opened. */
+ * opened or does not fit the graph's inputs, or to which the run's augmentation record does
+ * not apply), CG_ERR_DEVICE when the device cannot be opened. */
 enum cg_status cg_eval_open(const struct cg_eval_options *o, struct cg_eval_session **out,
                             struct cg_error *e);
 
@@ -88,8 +93,10 @@ struct cg_device *cg_eval_device(struct cg_eval_session *s);
 enum cg_status cg_eval_graph(struct cg_eval_session *s, struct cg_graph **g,
                              struct cg_error *e);
 
-/* Starts a pass over split (from its first example; a pass in progress is abandoned). Fails
- * (CG_ERR_INPUT) when the split has no examples or its fields do not fit the graph's inputs. */
+/* Starts a pass over split (from its first example; a pass in progress is abandoned),
+ * compiling the split's evaluation resize on the first pass when some input needs one. Fails
+ * (CG_ERR_INPUT) when the split has no examples or its fields do not fit the graph's inputs;
+ * CG_ERR_DEVICE when the resize cannot be compiled. */
 enum cg_status cg_eval_begin(struct cg_eval_session *s, enum cg_eval_split split,
                              struct cg_error *e);
 

@@ -15,7 +15,9 @@
 #    --resume --steps 20 == --steps 20); another --augment on resume is refused;
 #  - a size-changing pipeline (rrc(size=24) on 28x28 fields into a 24x24 graph input) trains
 #    and evaluates (evaluation resizes the whole images; the default pipeline for such an input,
-#    which crops to the graph's size, is tests/test_train_views.c's);
+#    which crops to the graph's size, is tests/test_train_views.c's); `clgraph eval` of that run
+#    gives the trainer's final test loss (within 1e-5 relative) and identical views, also with
+#    a remainder batch (--batch 24);
 #  - graphs/simclr_mnist.graph trains for a short run;
 #  - refused with exit 1 before any work (no run directory left behind): pipeline syntax, an
 #    unknown input, a non-image input, an output size other than the graph input's, an empty
@@ -150,6 +152,31 @@ t v24.graph "${OPTS[@]}" --steps 8 --log-every 4 --eval-every 8 --augment "rrc(s
     --out S
 [ "$(values S test vdiff)" = "0" ] || fail "evaluation views differ: $(values S test vdiff)"
 values S test loss | grep -qE '^[0-9.]+$' || fail "no finite evaluation loss"
+# clgraph eval of that run computes what the trainer's own evaluation did: the same resize of
+# the whole 28x28 images to 24x24, the same forward pass. The 64 test examples are two full
+# batches of 32 (the trainer drops a remainder batch, eval does not: none here), so eval's loss
+# is the trainer's final test loss up to the summation order of the mean (float32 reductions
+# on the device, averaged in double by both): within 1e-5 relative.
+(cd "$TMP" && timeout 200 "$BIN" eval S --quiet --no-probe --no-r2 >"$TMP/out" 2>"$TMP/err") ||
+    fail "clgraph eval of the size-changing run"
+grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+# ej KEY: the first number KEY of S/eval.json
+ej() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$TMP/S/eval.json" | head -1; }
+eloss=$(ej loss)
+evd=$(ej vdiff)
+tloss=$(values S test loss | tail -1)
+echo "  eval loss $eloss, the trainer's test loss $tloss; eval vdiff $evd"
+awk -v a="$eloss" -v b="$tloss" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" &&
+    d <= 1e-5 * (b < 0 ? -b : b)) }' || fail "eval's loss $eloss differs from the trainer's $tloss"
+[ "$evd" = "0" ] || fail "eval's views differ: vdiff $evd"
+# --batch 24: two full batches and a remainder of 16 (resized by the augmenter compiled for 24
+# rows; info_nce depends on the batch, so only the views and a finite loss are checked)
+(cd "$TMP" && timeout 200 "$BIN" eval S --batch 24 --quiet --no-probe --no-r2 >"$TMP/out" \
+    2>"$TMP/err") || fail "clgraph eval --batch 24 of the size-changing run"
+grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+echo "  --batch 24: eval loss $(ej loss), vdiff $(ej vdiff)"
+ej loss | grep -qE '^[0-9.]+$' || fail "--batch 24: no finite loss"
+[ "$(ej vdiff)" = "0" ] || fail "--batch 24: views differ: vdiff $(ej vdiff)"
 
 check "graphs/simclr_mnist.graph trains for a short run"
 t "$SRC/graphs/simclr_mnist.graph" --data d --batch 32 --steps 6 --log-every 3 --eval-every 6 \
