@@ -4,33 +4,14 @@
 # says PyTorch's own spread on it exceeds the tolerance too, then it is marked
 # "rounding-sensitive" (exit 0, and "verdict" in --json); a spread of a value that no ref line
 # names is an error that names the line.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
+. "$(dirname "$0")/lib.bash"
 
 # run WANT_RC SPEC [ARGS...]: clgraph bench on the tiny graph with SPEC.
 run() {
     local want=$1 spec=$2; shift 2
-    n=$((n + 1))
-    echo "check $n: bench with $spec $* (want exit $want)"
-    timeout 120 "$BIN" bench "$TMP/t.graph" --spec "$TMP/$spec" --warmup 0 --steps 1 "$@" \
-        >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "bench with $spec: exit $rc, want $want"
+    check "bench with $spec $* (want exit $want)"
+    clg "$want" bench "$TMP/t.graph" --spec "$TMP/$spec" --warmup 0 --steps 1 "$@"
 }
-
-expect() { grep -qF -- "$2" "$TMP/$1" || fail "$1 lacks: $2"; }
 
 cat >"$TMP/t.graph" <<'EOF'
 input x : f32[4, 2]

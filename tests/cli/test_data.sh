@@ -5,29 +5,16 @@
 # for another, replacing a built data set, the waterbirds_like JPEG folder and metadata.csv,
 # grids, and the errors (unknown data set or parameter, bad values, missing sources, an --out
 # that cannot be written or is not a data set), none of which may leave anything behind.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-TMP=$(mktemp -d)
+. "$(dirname "$0")/lib.bash"
 trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
-n=0
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
+CLG_TIMEOUT=60
 
 # run WANT_RC ARGS...: clgraph data ARGS; stdout/stderr to files.
 run() {
     local want=$1; shift
-    n=$((n + 1))
-    echo "check $n: clgraph data $* (want exit $want)"
-    timeout 60 "$BIN" data "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "clgraph data $*: exit $rc, want $want"
+    check "clgraph data $* (want exit $want)"
+    clg "$want" data "$@"
 }
-expect() { grep -qF -- "$2" "$TMP/$1" || fail "$1 lacks: $2"; }
 no_leftovers() {
     local left
     left=$(ls -d "$TMP"/*.tmp-* "$TMP"/*.old-* 2>/dev/null)
@@ -35,17 +22,6 @@ no_leftovers() {
 }
 is_jpeg() { [ "$(head -c 3 "$1" | od -An -tx1 | tr -d ' ')" = "ffd8ff" ] || fail "$1 is not a JPEG"; }
 
-# be32 V: four big-endian bytes of V as printf escapes.
-be32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
-# idx_pair DIR PREFIX COUNT: images (a repeating byte pattern) and labels i % 10.
-idx_pair() {
-    local dir=$1 prefix=$2 count=$3
-    { printf "$(be32 2051)$(be32 "$count")$(be32 28)$(be32 28)"
-      yes "$(printf '\x00\x10\x40\x80\xc0\xff\x07\x00\x33')" | tr -d '\n' | head -c $((count * 784)); } \
-        >"$dir/$prefix-images-idx3-ubyte"
-    { printf "$(be32 2049)$(be32 "$count")"
-      for ((i = 0; i < count; i++)); do printf "\\x0$((i % 10))"; done; } >"$dir/$prefix-labels-idx1-ubyte"
-}
 M="$TMP/mnist"
 mkdir -p "$M"
 idx_pair "$M" train 60
