@@ -2,36 +2,15 @@
 # test_cli.sh: end-to-end checks of the clgraph command line: help, version, command dispatch
 # and suggestions, `devices` (text and JSON), device selection errors and the no-platform case.
 # Needs CLGRAPH_BIN (set by ctest); prints each check and stops at the first failure.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/cli/lib.bash"
 unset CLGRAPH_CL_DIR
 export CLGRAPH_CACHE_DIR="$TMP/cache"
-n=0
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; cat "$TMP/out"
-    echo "--- stderr:"; cat "$TMP/err"
-    exit 1
-}
 
 # run WANT_RC ARGS...: runs clgraph with ARGS, stdout in $TMP/out, stderr in $TMP/err.
 run() {
     local want=$1; shift
-    n=$((n + 1))
-    echo "check $n: clgraph $* (want exit $want)"
-    "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "clgraph $*: exit $rc, want $want"
-}
-
-# expect FILE TEXT: FILE ($TMP/out or $TMP/err) contains TEXT literally.
-expect() {
-    grep -qF -- "$2" "$TMP/$1" || fail "$1 lacks: $2"
+    check "clgraph $* (want exit $want)"
+    clg "$want" "$@"
 }
 
 run 0 --version
@@ -100,18 +79,14 @@ expect err "needs a value"
 run 1 devices --frobnicate
 expect err "unknown option '--frobnicate'"
 
-n=$((n + 1))
-echo "check $n: CLGRAPH_DEVICE=nomatch clgraph devices (want exit 1)"
-CLGRAPH_DEVICE=nomatch "$BIN" devices >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 1 ] || fail "CLGRAPH_DEVICE=nomatch: wrong exit status"
+check "CLGRAPH_DEVICE=nomatch clgraph devices (want exit 1)"
+CLGRAPH_DEVICE=nomatch clg 1 devices
 expect err "no OpenCL device matches 'nomatch'"
 expect err "  [0] "
 
 # No platform at all: ocl-icd reads its vendor list from OCL_ICD_VENDORS.
-n=$((n + 1))
-echo "check $n: OCL_ICD_VENDORS=/nonexistent clgraph devices (want exit 2)"
-OCL_ICD_VENDORS=/nonexistent OCL_ICD_FILENAMES= "$BIN" devices >"$TMP/out" 2>"$TMP/err"
-[ $? -eq 2 ] || fail "no platform: wrong exit status"
+check "OCL_ICD_VENDORS=/nonexistent clgraph devices (want exit 2)"
+OCL_ICD_VENDORS=/nonexistent OCL_ICD_FILENAMES= clg 2 devices
 expect err "no OpenCL platform was found"
 expect err "ci/setup"
 

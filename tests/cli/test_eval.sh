@@ -20,35 +20,16 @@
 #    a corrupt or truncated checkpoint, bad options (--split, --batch, --probe forms, unknown
 #    output or field, --groups of a missing field, an unknown --data).
 # About 16 s of CPU time on PoCL (a minute of wall-clock time on the shared 2-core machine).
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
-check() { n=$((n + 1)); echo "check $n: $*"; }
+. "$(dirname "$0")/lib.bash"
 # run WANT_RC CMD ARGS...: clgraph CMD ARGS in $TMP, with exit status WANT_RC and no sanitizer
 # report
-run() {
-    local want=$1; shift
-    (cd "$TMP" && timeout 120 "$BIN" "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq "$want" ] || fail "clgraph $*: exit $rc, want $want"
-}
+run() { clg "$@"; }
 # refuse PATTERN ARGS...: clgraph eval ARGS exits 1 with PATTERN on stderr
 refuse() {
     local pat=$1; shift
     check "eval $* is refused: /$pat/"
-    run 1 eval "$@"
-    grep -qE -- "$pat" "$TMP/err" || fail "stderr lacks /$pat/"
-    echo "  $(head -1 "$TMP/err")"
+    clg 1 eval "$@"
+    refused "$pat"
 }
 "$PY" -c 'import numpy' 2>/dev/null || fail "$PY has no numpy (ci/setup installs python3-numpy)"
 

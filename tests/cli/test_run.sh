@@ -9,41 +9,18 @@
 # Last, graphs/cim.graph at N=2 with random inputs and random init for 1 step with fetches and a
 # gradient: it must finish (in the ASan + UBSan build: with no sanitizer report).
 # npy files are written and read with python3's standard library (struct), not numpy.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-SRC=${CLGRAPH_SOURCE_DIR:?CLGRAPH_SOURCE_DIR must point to the source tree}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
+. "$(dirname "$0")/lib.bash"
 
 # run WANT_RC ARGS...: clgraph run ARGS in $TMP (stdout/stderr to $TMP/out, $TMP/err), bounded in
-# time. Any sanitizer report fails, whatever the exit status (ASan's own exit status is 1).
+# time, no sanitizer report; an error leaves stdout empty.
 run() {
     local want=$1; shift
-    n=$((n + 1))
-    echo "check $n: clgraph run $* (want exit $want)"
-    (cd "$TMP" && timeout 120 "$BIN" run "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    if grep -qE 'Sanitizer|runtime error:' "$TMP/err"; then
-        fail "clgraph run $*: sanitizer report"
-    fi
-    [ "$rc" -eq "$want" ] || fail "clgraph run $*: exit $rc, want $want"
+    check "clgraph run $* (want exit $want)"
+    clg "$want" run "$@"
     if [ "$want" -ne 0 ]; then
         [ -s "$TMP/out" ] && fail "output on stdout with an error"
     fi
 }
-
-expect() { grep -qF -- "$2" "$TMP/$1" || fail "$1 lacks: $2"; }
-expect_line() { grep -qxF -- "$2" "$TMP/$1" || fail "$1 lacks the line: $2"; }
 
 # npy FILE DESCR SHAPE FMT VALUES...: writes an npy file (FMT: struct codes of the payload, which
 # may disagree with DESCR on purpose; a count below the shape's makes a truncated file).

@@ -19,37 +19,15 @@
 #    a run directory that cannot be created;
 #  - a non-finite loss stops the run with its step; --debug-nan names the op.
 # About 10 s on PoCL.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
-check() { n=$((n + 1)); echo "check $n: $*"; }
+. "$(dirname "$0")/lib.bash"
 # t ARGS...: clgraph train ARGS in $TMP, must exit 0 without any sanitizer report
-t() {
-    (cd "$TMP" && timeout 120 "$BIN" train "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq 0 ] || fail "clgraph train $*: exit $rc"
-}
-# refuse RC PATTERN ARGS...: clgraph train ARGS must exit RC with PATTERN on stderr
+t() { clg 0 train "$@"; }
+# refuse RC PATTERN ARGS...: clgraph train ARGS must exit RC with PATTERN (ERE) on stderr
 refuse() {
     local want=$1 pat=$2; shift 2
-    (cd "$TMP" && timeout 120 "$BIN" train "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq "$want" ] || fail "clgraph train $*: exit $rc, want $want"
-    grep -qE -- "$pat" "$TMP/err" || fail "stderr lacks /$pat/"
-    echo "  refused: $(head -1 "$TMP/err")"
+    clg "$want" train "$@"
+    refused "$pat"
 }
-ck() { echo "$TMP/$1/checkpoints/step-$(printf %012d "$2").safetensors"; }
-
 cat >"$TMP/reg.graph" <<'EOF'
 # a small regression: predict the content latents c from x (latent_pairs)
 input x : f32[N, 10]

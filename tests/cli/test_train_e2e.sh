@@ -17,28 +17,12 @@
 #    random ops (dropout, normal_like) and no parameters: same seed same bits, another seed other
 #    bits; dropout(p=0.5) keeps 96..160 of 256 ones, scaled to 2.
 # Each training run takes about a second on PoCL; the whole test about 15 s.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
+. "$(dirname "$0")/lib.bash"
 
 # run ARGS...: clgraph run ARGS in $TMP, must exit 0 without any sanitizer report
 run() {
-    n=$((n + 1))
-    echo "check $n: clgraph run $*"
-    (cd "$TMP" && timeout 120 "$BIN" run "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq 0 ] || fail "clgraph run $*: exit $rc"
+    check "clgraph run $*"
+    clg 0 run "$@"
 }
 
 # scalar FILE: prints the f32 scalar stored in $TMP/FILE (an npy of shape ())

@@ -24,66 +24,22 @@
 #    pipeline, a value given twice, views that are not consecutive, an input x beside views.
 # Eight training runs of a few seconds each: about 40 s on a loaded 2-core PoCL machine (up to
 # 150 s under ASan with the whole suite running beside it).
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-SRC=${CLGRAPH_SOURCE_DIR:?CLGRAPH_SOURCE_DIR must point to the source tree}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
+. "$(dirname "$0")/lib.bash"
+CLG_TIMEOUT=200
 check() { n=$((n + 1)); echo "check $n: $* (at ${SECONDS}s)"; }
 # t ARGS...: clgraph train ARGS in $TMP, must exit 0 without any sanitizer report
-t() {
-    (cd "$TMP" && timeout 200 "$BIN" train "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq 0 ] || fail "clgraph train $*: exit $rc"
-}
-# refuse RC PATTERN ARGS...: clgraph train ARGS must exit RC with PATTERN on stderr
+t() { clg 0 train "$@"; }
+# refuse RC PATTERN ARGS...: clgraph train ARGS must exit RC with PATTERN (ERE) on stderr
 refuse() {
     local want=$1 pat=$2; shift 2
-    (cd "$TMP" && timeout 200 "$BIN" train "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq "$want" ] || fail "clgraph train $*: exit $rc, want $want"
-    grep -qE -- "$pat" "$TMP/err" || fail "stderr lacks /$pat/"
-    echo "  refused: $(head -1 "$TMP/err")"
+    clg "$want" train "$@"
+    refused "$pat"
 }
-ck() { echo "$TMP/$1/checkpoints/step-$(printf %012d "$2").safetensors"; }
 # values RUN SPLIT KEY: the KEY values of RUN's metrics.jsonl records of SPLIT, one per line
 values() { grep "\"split\":\"$2\"" "$TMP/$1/metrics.jsonl" | sed "s/.*\"$3\":\([^,}]*\).*/\1/"; }
 
 # The data: IDX files of 28x28 images (three rectangles of random size, place and intensity).
-"$PY" - "$TMP/m" <<'PYEOF' || fail "writing the synthetic MNIST files"
-import os, random, struct, sys
-d = sys.argv[1]
-os.makedirs(d)
-def write(prefix, count, seed):
-    r = random.Random(seed)
-    img = bytearray()
-    for _ in range(count):
-        px = bytearray(784)
-        for _ in range(3):
-            h, w = r.randint(3, 10), r.randint(3, 10)
-            y0, x0, v = r.randint(0, 28 - h), r.randint(0, 28 - w), r.randint(80, 255)
-            for y in range(y0, y0 + h):
-                for x in range(x0, x0 + w):
-                    px[y * 28 + x] = max(px[y * 28 + x], v)
-        img += px
-    with open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb") as f:
-        f.write(struct.pack(">IIII", 2051, count, 28, 28) + img)
-    with open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb") as f:
-        f.write(struct.pack(">II", 2049, count) + bytes(i % 10 for i in range(count)))
-write("train", 128, 1)
-write("t10k", 64, 2)
-PYEOF
+mnist_rects "$TMP/m" 128 64
 (cd "$TMP" && "$BIN" data build mnist mnist=m --out d >/dev/null 2>&1) || fail "data build"
 
 cat >"$TMP/v.graph" <<'EOF'
@@ -157,9 +113,7 @@ values S test loss | grep -qE '^[0-9.]+$' || fail "no finite evaluation loss"
 # batches of 32 (the trainer drops a remainder batch, eval does not: none here), so eval's loss
 # is the trainer's final test loss up to the summation order of the mean (float32 reductions
 # on the device, averaged in double by both): within 1e-5 relative.
-(cd "$TMP" && timeout 200 "$BIN" eval S --quiet --no-probe --no-r2 >"$TMP/out" 2>"$TMP/err") ||
-    fail "clgraph eval of the size-changing run"
-grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+clg 0 eval S --quiet --no-probe --no-r2
 # ej KEY: the first number KEY of S/eval.json
 ej() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$TMP/S/eval.json" | head -1; }
 eloss=$(ej loss)
@@ -171,9 +125,7 @@ awk -v a="$eloss" -v b="$tloss" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a 
 [ "$evd" = "0" ] || fail "eval's views differ: vdiff $evd"
 # --batch 24: two full batches and a remainder of 16 (resized by the augmenter compiled for 24
 # rows; info_nce depends on the batch, so only the views and a finite loss are checked)
-(cd "$TMP" && timeout 200 "$BIN" eval S --batch 24 --quiet --no-probe --no-r2 >"$TMP/out" \
-    2>"$TMP/err") || fail "clgraph eval --batch 24 of the size-changing run"
-grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
+clg 0 eval S --batch 24 --quiet --no-probe --no-r2
 echo "  --batch 24: eval loss $(ej loss), vdiff $(ej vdiff)"
 ej loss | grep -qE '^[0-9.]+$' || fail "--batch 24: no finite loss"
 [ "$(ej vdiff)" = "0" ] || fail "--batch 24: views differ: vdiff $(ej vdiff)"

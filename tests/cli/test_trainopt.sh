@@ -13,36 +13,16 @@
 #    --clip-grad, another schedule or clip value on resume, another run length for a cosine
 #    schedule on resume; clgraph run refuses them without --steps.
 # About 40 s on PoCL.
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-n=0
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
-check() { n=$((n + 1)); echo "check $n: $*"; }
+. "$(dirname "$0")/lib.bash"
 # c CMD ARGS...: clgraph CMD ARGS in $TMP, must exit 0 without any sanitizer report
-c() {
-    (cd "$TMP" && timeout 120 "$BIN" "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq 0 ] || fail "clgraph $*: exit $rc"
-}
-# refuse RC PATTERN CMD ARGS...: clgraph CMD ARGS must exit RC with PATTERN on stderr
+c() { clg 0 "$@"; }
+# refuse RC PATTERN CMD ARGS...: clgraph CMD ARGS must exit RC with PATTERN (a fixed string) on
+# stderr
 refuse() {
     local want=$1 pat=$2; shift 2
-    (cd "$TMP" && timeout 120 "$BIN" "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq "$want" ] || fail "clgraph $*: exit $rc, want $want"
-    grep -qF -- "$pat" "$TMP/err" || fail "stderr lacks '$pat'"
-    echo "  refused: $(head -1 "$TMP/err")"
+    clg "$want" "$@"
+    refused_text "$pat"
 }
-ck() { echo "$TMP/$1/checkpoints/step-$(printf %012d "$2").safetensors"; }
 # meta FILE KEY: the checkpoint's metadata value of KEY
 meta() { head -c 4000 "$1" | tr -c '[:print:]' ' ' | grep -o "\"$2\":\"[^\"]*\"" | head -1; }
 
