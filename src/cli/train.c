@@ -55,12 +55,13 @@ static void emit(struct display *d, const char *line)
 
 static void json_line(const struct cg_train_event *ev, const char *split)
 {
-    printf("{\"step\":%llu,\"epoch\":%llu,\"split\":\"%s\"", (unsigned long long)ev->step,
-           (unsigned long long)ev->epoch + 1, split);
-    for (int i = 0; i < ev->nvalues; i++)
-        printf(",\"%s\":%.9g", ev->names[i], ev->values[i]);
-    printf("}\n");
+    struct cg_buf b = {0};
+    cg_buf_printf(&b, "{\"step\":%llu,\"epoch\":%llu,\"split\":\"%s\"",
+                  (unsigned long long)ev->step, (unsigned long long)ev->epoch + 1, split);
+    cg_train_json_values(&b, ev->nvalues, ev->names, ev->values);
+    printf("%s}\n", cg_buf_str(&b));
     fflush(stdout);
+    cg_buf_free(&b);
 }
 
 static void on_event(void *ctx, const struct cg_train_event *ev)

@@ -429,18 +429,28 @@ static void metrics_record(struct cg_trainer *t, const char *split, uint64_t ste
 {
     if (!t->metrics)
         return;
-    fprintf(t->metrics, "{\"step\":%llu,\"epoch\":%llu,\"split\":\"%s\",\"time_s\":%.3f",
-            (unsigned long long)step, (unsigned long long)epoch, split, elapsed);
+    struct cg_buf b = {0};
+    cg_buf_printf(&b, "{\"step\":%llu,\"epoch\":%llu,\"split\":\"%s\",\"time_s\":%.3f",
+                  (unsigned long long)step, (unsigned long long)epoch, split, elapsed);
     if (rate > 0)
-        fprintf(t->metrics, ",\"examples_per_s\":%.1f", rate);
-    for (int i = 0; i < t->nvalues; i++) {
-        if (isfinite(t->values[i]))
-            fprintf(t->metrics, ",\"%s\":%.9g", t->names[i], t->values[i]);
-        else
-            fprintf(t->metrics, ",\"%s\":null", t->names[i]);
-    }
-    fprintf(t->metrics, "}\n");
+        cg_buf_printf(&b, ",\"examples_per_s\":%.1f", rate);
+    cg_train_json_values(&b, t->nvalues, t->names, t->values);
+    fprintf(t->metrics, "%s}\n", cg_buf_str(&b));
     fflush(t->metrics);
+    cg_buf_free(&b);
+}
+
+void cg_train_json_values(struct cg_buf *b, int n, const char *const *names,
+                          const double *values)
+{
+    for (int i = 0; i < n; i++) {
+        cg_buf_printf(b, ",");
+        cg_buf_json_str(b, names[i]);
+        if (isfinite(values[i]))
+            cg_buf_printf(b, ":%.9g", values[i]);
+        else
+            cg_buf_printf(b, ":null");
+    }
 }
 
 /* Keeps the newest `keep` checkpoints. */
@@ -652,6 +662,11 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
     for (size_t i = 0; i < g->nmetrics && t->nvalues < MAX_VALUES; i++) {
         int v = g->metrics[i].value;
         if (cg_shape_numel(g, &g->values[v].shape) != 1)
+            continue;
+        int seen = 0; /* a metric that is also an objective's name (minimize l_h) is read once */
+        for (int k = 0; k < t->nvalues && !seen; k++)
+            seen = !strcmp(t->names[k], g->metrics[i].name);
+        if (seen)
             continue;
         t->value_ids[t->nvalues] = v;
         t->names[t->nvalues++] = g->metrics[i].name;

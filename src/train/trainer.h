@@ -87,4 +87,10 @@ enum cg_status cg_train_run(struct cg_trainer *t, cg_train_cb cb, void *ctx,
 
 void cg_train_destroy(struct cg_trainer *t);
 
+/* Appends `,"NAME":VALUE` for each of the n values to b, as metrics.jsonl records hold them:
+ * names JSON-escaped (an objective's name is its expression's text), non-finite values as
+ * null. */
+void cg_train_json_values(struct cg_buf *b, int n, const char *const *names,
+                          const double *values);
+
 #endif

@@ -17,7 +17,8 @@
 #    match the graph's inputs, a missing data set, bad option values (tests/cli/test_trainopt.sh
 #    has more for --lr-schedule and --clip-grad),
 #    a run directory that cannot be created;
-#  - a non-finite loss stops the run with its step; --debug-nan names the op.
+#  - a non-finite loss stops the run with its step; --debug-nan names the op;
+#  - metrics.jsonl and --json-log lines are valid JSON (escaped objective texts, no key twice).
 # About 10 s on PoCL.
 . "$(dirname "$0")/lib.bash"
 # t ARGS...: clgraph train ARGS in $TMP, must exit 0 without any sanitizer report
@@ -134,5 +135,29 @@ refuse 1 "cannot create the run directory" reg.graph --data lp --out afile/run
 check "a non-finite loss stops the run with its step; --debug-nan names the op"
 refuse 1 "is NaN at step 2 " nan.graph "${OPTS[@]}" --epochs 1 --out N1
 refuse 1 "sqrt at .*nan.graph" nan.graph "${OPTS[@]}" --epochs 1 --out N2 --debug-nan
+
+check "metrics.jsonl and --json-log are valid JSON: objective texts escaped, a metric named as an objective once"
+cat >"$TMP/two.graph" <<'EOF'
+input x : f32[N, 10]
+input c : f32[N, 5]
+pred = mlp(x, [16, 5], act="tanh", name="net")
+d = pred - c
+l_a = mean(d * d)
+minimize l_a over net
+minimize mean(mlp(x, [4, 5], act="relu", name="aux") * 0) + mean(d * d) over aux every 2
+metric l_a = l_a
+EOF
+t two.graph --data lp --batch 32 --steps 4 --log-every 2 --out J1 --json-log
+cp "$TMP/out" "$TMP/J1.jsonlog"
+for f in J1/metrics.jsonl J1.jsonlog; do
+    python3 - "$TMP/$f" <<'EOF' || fail "$f: not one JSON object per line, or l_a twice"
+import json, sys
+for line in open(sys.argv[1]):
+    pairs = json.loads(line, object_pairs_hook=lambda kv: kv)
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    assert 'mean(mlp(x, [4, 5], act="relu", name="aux") * 0) + mean(d * d)' in keys, keys
+EOF
+done
 
 echo "all $n checks passed"
