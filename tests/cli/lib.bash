@@ -8,6 +8,7 @@
 #   PY   /usr/bin/python3, else python3 from PATH
 #   TMP  a fresh temporary directory, removed on exit (a script may replace the EXIT trap)
 #   n    the check counter, 0
+#   PYTHONPATH  starts with this folder: the tests' Python scripts `from cgtest import ...`
 # A test prints "check N: ..." for each check and stops at the first failure (fail: exit 1).
 # clgraph runs in $TMP (CLG_DIR) with stdout in $TMP/out and stderr in $TMP/err, bounded by
 # CLG_TIMEOUT seconds (120) and, where CLG_VMEM is set, by `ulimit -v $CLG_VMEM`; a script sets
@@ -23,6 +24,8 @@ n=0
 CLG_TIMEOUT=120
 CLG_VMEM=
 CLG_DIR=$TMP
+# the Python helpers (tests/cli/cgtest.py) for the tests' Python scripts
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 
 # fail MESSAGE...: prints FAIL: MESSAGE and the heads (3000 bytes) of $TMP/out and $TMP/err,
 # exits 1.

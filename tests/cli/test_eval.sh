@@ -74,18 +74,12 @@ grep -q "worst_group_accuracy" "$TMP/out" || fail "no group table printed"
 cp "$TMP/R/eval.json" "$TMP/first.json"
 # The numpy reference: the forward pass from the checkpoint's tensors over the test split.
 "$PY" - "$TMP" <<'EOF' || fail "eval.json does not match the reference"
-import json, struct, sys, glob
+import json, sys
 import numpy as np
+from cgtest import f32_reader, last_checkpoint
 tmp = sys.argv[1]
 ev = json.load(open(tmp + "/R/eval.json"))
-ck = sorted(glob.glob(tmp + "/R/checkpoints/step-*.safetensors"))[-1]
-raw = open(ck, "rb").read()
-hl = struct.unpack("<Q", raw[:8])[0]
-hdr = json.loads(raw[8:8 + hl])
-def t(name):
-    m = hdr[name]
-    b, e = m["data_offsets"]
-    return np.frombuffer(raw[8 + hl + b:8 + hl + e], dtype=np.float32).reshape(m["shape"])
+t = f32_reader(last_checkpoint(tmp + "/R"))
 x = np.load(tmp + "/blobs/test/x.npy").astype(np.float64)
 y = np.load(tmp + "/blobs/test/y.npy")
 grp = np.load(tmp + "/blobs/test/group.npy")
@@ -166,18 +160,12 @@ EOF
 run 0 train cl.graph --data lp --steps 6 --batch 32 --out P --quiet
 run 0 eval P --quiet
 "$PY" - "$TMP" <<'EOF' || fail "the contrastive run's eval.json"
-import json, struct, sys, glob
+import json, sys
 import numpy as np
+from cgtest import f32_reader, last_checkpoint
 tmp = sys.argv[1]
 ev = json.load(open(tmp + "/P/eval.json"))
-ck = sorted(glob.glob(tmp + "/P/checkpoints/step-*.safetensors"))[-1]
-raw = open(ck, "rb").read()
-hl = struct.unpack("<Q", raw[:8])[0]
-hdr = json.loads(raw[8:8 + hl])
-def t(name):
-    m = hdr[name]
-    b, e = m["data_offsets"]
-    return np.frombuffer(raw[8 + hl + b:8 + hl + e], dtype=np.float32).reshape(m["shape"])
+t = f32_reader(last_checkpoint(tmp + "/P"))
 def enc(x):
     h = np.maximum(x @ t("enc.dense0.w").T + t("enc.dense0.b"), 0)
     z = h @ t("enc.dense1.w").T + t("enc.dense1.b")

@@ -84,13 +84,8 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 # after step 0 only enc (every 2) has an optimizer state; after step 1 the head's too
 "$PY" - "$(ck F 1)" "$(ck G 2)" <<'EOF' || fail "alternation"
-import json, struct, sys
-def load(p):
-    b = open(p, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
-            for k, v in h.items() if k != "__metadata__"}
+import sys
+from cgtest import tensors as load
 def zero(b):
     return b == bytes(len(b))
 f, g = load(sys.argv[1]), load(sys.argv[2])
