@@ -33,9 +33,11 @@
  * read to the host with a blocking read, which on the in-order queue also waits for the update:
  * that read is the only host synchronisation of a step. Prints the checked values next to the
  * references with PASS/FAIL (and the spread where the spec gives it), the median and minimum
- * step time and GFLOP/s (--json: one JSON object). A value outside the tolerance whose PyTorch
- * spread also exceeds the tolerance is not a FAIL but "rounding-sensitive": PyTorch itself,
- * run another way, does not reproduce it to the tolerance either. Exit 0 when no check fails,
+ * step time and GFLOP/s (--json: one JSON object). A value outside the tolerance whose spread
+ * also exceeds the tolerance, and that lies within twice the spread (the spread is the largest
+ * deviation seen over a few runs, so one more run may land a little beyond it), is not a FAIL
+ * but "rounding-sensitive": PyTorch itself, run another way, does not reproduce it to the
+ * tolerance either; farther off is a FAIL. Exit 0 when no check fails,
  * 1 when one fails or on input errors, 2 on device failures. --dump DIR writes the initial parameters (DIR/param.NAME.npy) and the gradients of
  * step 1 (DIR/grad1.NAME.npy), as bench/torch_ref.py --dump does, for tensor comparisons.
  *
@@ -82,9 +84,10 @@ enum verdict { V_PASS, V_FAIL, V_SENSITIVE };
 
 static enum verdict judge(const struct ref_line *r, int k, double value, double tol)
 {
-    if (fabs(value - r->values[k]) <= tol)
+    double d = fabs(value - r->values[k]);
+    if (d <= tol)
         return V_PASS;
-    return r->spread[k] > tol ? V_SENSITIVE : V_FAIL;
+    return r->spread[k] > tol && d <= 2 * r->spread[k] ? V_SENSITIVE : V_FAIL;
 }
 
 struct spec {

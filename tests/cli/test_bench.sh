@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_bench.sh: the reference checks of `clgraph bench` on a tiny graph and spec: a value
 # within the tolerance passes; one outside it fails (exit 1) unless the spec's `spread` line
-# says PyTorch's own spread on it exceeds the tolerance too, then it is marked
-# "rounding-sensitive" (exit 0, and "verdict" in --json); a spread of a value that no ref line
+# says PyTorch's own spread on it exceeds the tolerance too and it lies within twice that
+# spread, then it is marked "rounding-sensitive" (exit 0, and "verdict" in --json), farther off
+# it fails; a spread of a value that no ref line
 # names is an error that names the line.
 . "$(dirname "$0")/lib.bash"
 
@@ -46,6 +47,11 @@ expect out "(1 value outside the tolerance marked rounding-sensitive"
 run 0 sens.spec --json
 expect out '"verdict": "rounding-sensitive", "spread": 0.0001'
 expect out '"pass": true, "warmup"'
+
+far=$("$PY" -c "print(repr($loss + 5e-5))")
+printf '%s\nref 1 loss=%s\nspread 1 loss=2e-5\n' "$head" "$far" >"$TMP/far.spec"
+run 1 far.spec
+expect out "FAIL step 1 loss"
 
 printf '%s\nref 1 loss=%s\nspread 1 nope=1e-4\n' "$head" "$loss" >"$TMP/bad.spec"
 run 1 bad.spec
