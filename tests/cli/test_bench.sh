@@ -36,13 +36,13 @@ expect out "PASS: reference losses reproduced"
 printf '%s\nref 1 loss=%s\nspread 1 loss=1e-6\n' "$head" "$off" >"$TMP/fail.spec"
 run 1 fail.spec
 expect out "FAIL step 1 loss"
-expect out "PyTorch spread 1.0e-06"
+expect out "spread 1.0e-06"
 expect out "FAIL: reference losses differ"
 
 printf '%s\nref 1 loss=%s\nspread 1 loss=1e-4\n' "$head" "$off" >"$TMP/sens.spec"
 run 0 sens.spec
 expect out "rounding-sensitive step 1 loss"
-expect out "PyTorch spread 1.0e-04"
+expect out "spread 1.0e-04"
 expect out "(1 value outside the tolerance marked rounding-sensitive"
 run 0 sens.spec --json
 expect out '"verdict": "rounding-sensitive", "spread": 0.0001'
