@@ -14,6 +14,8 @@
 
 #include <clgraph/clgraph.h>
 
+#include "device_test.h"
+
 static const char graph[] = "input x : f32[N, 2]\ninput y : f32[N]\n"
                             "param w : f32[2] = zeros()\nparam b : f32[] = zeros()\n"
                             "param unused : f32[3] = ones()\n"
@@ -175,24 +177,6 @@ static void test_lr_scale_clip_every(void **state)
     cg_model_destroy(m);
 }
 
-static int setup(void **state)
-{
-    struct cg_error e;
-    struct cg_device *dev = NULL;
-    if (cg_device_open(NULL, 0, &dev, &e) != CG_OK) {
-        fprintf(stderr, "%s\n", e.msg);
-        return -1;
-    }
-    *state = dev;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    cg_device_close(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,5 +184,5 @@ int main(void)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_lr_scale_clip_every),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, cg_test_device_open, cg_test_device_close);
 }

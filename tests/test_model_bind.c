@@ -17,6 +17,8 @@
 
 #include <clgraph/clgraph.h>
 
+#include "device_test.h"
+
 #include "ir/graph.h"
 #include "runtime/runtime.h"
 
@@ -227,29 +229,11 @@ static void test_errors(void **state)
     cg_model_destroy(m);
 }
 
-static int setup(void **state)
-{
-    struct cg_error e;
-    struct cg_device *dev = NULL;
-    if (cg_device_open(NULL, 0, &dev, &e) != CG_OK) {
-        fprintf(stderr, "%s\n", e.msg);
-        return -1;
-    }
-    *state = dev;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    cg_device_close(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_and_training),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, cg_test_device_open, cg_test_device_close);
 }
