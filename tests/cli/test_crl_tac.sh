@@ -11,54 +11,13 @@
 #    field), the probes h->y and z->y, and no class accuracy (the graph has no value logits);
 #  - clgraph viz writes report.html with the P(T|X) heatmap section over the 17x17 grid.
 # About 40-60 s on PoCL (kernel compilation of three processes dominates).
-set -u
-BIN=${CLGRAPH_BIN:?CLGRAPH_BIN must point to the clgraph executable}
-SRC=${CLGRAPH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$(dirname "$0")/lib.bash"
 GRAPH="$SRC/graphs/crl_tac.graph"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-n=0
-fail() {
-    echo "FAIL: $*"
-    echo "--- stdout:"; head -c 3000 "$TMP/out"
-    echo "--- stderr:"; head -c 3000 "$TMP/err"
-    exit 1
-}
-check() { n=$((n + 1)); echo "check $n: $*"; }
+CLG_TIMEOUT=300
 # c CMD ARGS...: clgraph CMD ARGS in $TMP, must exit 0 without any sanitizer report
-c() {
-    (cd "$TMP" && timeout 300 "$BIN" "$@" >"$TMP/out" 2>"$TMP/err")
-    local rc=$?
-    grep -qE 'Sanitizer|runtime error:' "$TMP/err" && fail "sanitizer report"
-    [ "$rc" -eq 0 ] || fail "clgraph $*: exit $rc"
-}
-ck() { echo "$TMP/R/checkpoints/step-$(printf %012d "$1").safetensors"; }
+c() { clg 0 "$@"; }
 
-"$PY" - "$TMP/m" <<'PYEOF' || fail "writing the synthetic MNIST files"
-import os, random, struct, sys
-d = sys.argv[1]
-os.makedirs(d)
-def write(prefix, count, seed):
-    r = random.Random(seed)
-    img = bytearray()
-    for _ in range(count):
-        px = bytearray(784)
-        for _ in range(3):
-            h, w = r.randint(3, 10), r.randint(3, 10)
-            y0, x0, v = r.randint(0, 28 - h), r.randint(0, 28 - w), r.randint(80, 255)
-            for y in range(y0, y0 + h):
-                for x in range(x0, x0 + w):
-                    px[y * 28 + x] = max(px[y * 28 + x], v)
-        img += px
-    with open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb") as f:
-        f.write(struct.pack(">IIII", 2051, count, 28, 28) + img)
-    with open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb") as f:
-        f.write(struct.pack(">II", 2049, count) + bytes(i % 10 for i in range(count)))
-write("train", 64, 1)
-write("t10k", 32, 2)
-PYEOF
+mnist_rects "$TMP/m" 64 32
 c data build mnist_grid mnist=m --out d
 
 check "clgraph check --bind N=16 passes, with the two phases alternating"
@@ -72,8 +31,8 @@ grep -q "p_crops                  f32\[16, 289\]" "$TMP/out" || fail "p_crops sh
 check "3 training steps alternate: eta changes only at t = 1, f and g only at t = 0 and 2"
 c train "$GRAPH" --data d --batch 4 --steps 3 --checkpoint-every 1 --log-every 1 --no-eval \
     --seed 1 --out R
-for s in 1 2 3; do [ -f "$(ck $s)" ] || fail "no checkpoint after step $s"; done
-"$PY" - "$(ck 1)" "$(ck 2)" "$(ck 3)" "$TMP/R/metrics.jsonl" <<'EOF' || fail "alternation"
+for s in 1 2 3; do [ -f "$(ck R $s)" ] || fail "no checkpoint after step $s"; done
+"$PY" - "$(ck R 1)" "$(ck R 2)" "$(ck R 3)" "$TMP/R/metrics.jsonl" <<'EOF' || fail "alternation"
 import json, math, struct, sys
 def load(p):
     b = open(p, "rb").read()
