@@ -33,13 +33,8 @@ c train "$GRAPH" --data d --batch 4 --steps 3 --checkpoint-every 1 --log-every 1
     --seed 1 --out R
 for s in 1 2 3; do [ -f "$(ck R $s)" ] || fail "no checkpoint after step $s"; done
 "$PY" - "$(ck R 1)" "$(ck R 2)" "$(ck R 3)" "$TMP/R/metrics.jsonl" <<'EOF' || fail "alternation"
-import json, math, struct, sys
-def load(p):
-    b = open(p, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
-            for k, v in h.items() if k != "__metadata__"}
+import json, math, sys
+from cgtest import tensors as load
 c1, c2, c3 = (load(p) for p in sys.argv[1:4])
 params = [k for k in c1 if ":" not in k]
 eta = [k for k in params if k.startswith("eta.")]
