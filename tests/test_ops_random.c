@@ -12,28 +12,14 @@
 
 #include <cmocka.h>
 
+#include "data/augment.h"
 #include "op_test.h"
 #include "util/splitmix.h"
 
 #define NS 100000
 
-/* ---- host reference of Philox4x32-10 ---- */
-
-static void philox(const uint32_t ctr[4], uint32_t k0, uint32_t k1, uint32_t out[4])
-{
-    uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
-    for (int r = 0; r < 10; r++) {
-        uint64_t p0 = (uint64_t)0xD2511F53u * c[0], p1 = (uint64_t)0xCD9E8D57u * c[2];
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c[1] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c[3] ^ k1;
-        c[0] = n0;
-        c[1] = (uint32_t)p1;
-        c[2] = n2;
-        c[3] = (uint32_t)p0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    memcpy(out, c, sizeof c);
-}
+/* ---- Philox4x32-10: the host implementation (data/augment.h) against the known answers, then
+ * the device against it ---- */
 
 static const struct {
     uint32_t ctr[4], key[2], want[4];
@@ -52,7 +38,7 @@ static void test_kat_host(void **state)
     (void)state;
     for (size_t t = 0; t < CG_ARRAY_LEN(kat); t++) {
         uint32_t out[4];
-        philox(kat[t].ctr, kat[t].key[0], kat[t].key[1], out);
+        cg_philox4x32_10(kat[t].ctr, kat[t].key[0], kat[t].key[1], out);
         assert_memory_equal(out, kat[t].want, sizeof out);
     }
 }
@@ -113,7 +99,7 @@ static void block(uint32_t rng_id, uint32_t i, uint32_t out[4])
 {
     uint64_t key = cg_splitmix_r(0, rng_id);
     uint32_t ctr[4] = {i, 0, 0, 0};
-    philox(ctr, (uint32_t)key, (uint32_t)(key >> 32), out);
+    cg_philox4x32_10(ctr, (uint32_t)key, (uint32_t)(key >> 32), out);
 }
 
 static void mean_var(const float *x, size_t n, double *mean, double *var)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/fileio.h"
 #include "runtime/kcache.h"
 #include "runtime/runtime.h"
 #include "runtime/sha256.h"
@@ -28,30 +29,11 @@ static char *saved_device;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *ent;
-        while ((ent = readdir(d)) != NULL) {
-            if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
-                continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, ent->d_name);
-            remove_tree(sub);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 /* Makes a fresh directory under the test's temporary root. */
 static void make_dir(char *out, size_t n, const char *name)
 {
     snprintf(out, n, "%s/%s", tmp_root, name);
-    remove_tree(out);
+    cg_remove_tree(out);
     assert_int_equal(mkdir(out, 0755), 0);
 }
 
@@ -379,7 +361,7 @@ static void test_build_error(void **state)
     assert_non_null(strstr(e.msg, "CG_SCALE must be defined"));
     cg_device_close(dev);
     unsetenv("CLGRAPH_CL_DIR");
-    remove_tree(dir);
+    cg_remove_tree(dir);
 }
 
 static void test_cl_dir_override(void **state)
@@ -409,7 +391,7 @@ static void test_cl_dir_override(void **state)
     cg_free(text);
     cg_device_close(dev);
     unsetenv("CLGRAPH_CL_DIR");
-    remove_tree(dir);
+    cg_remove_tree(dir);
 }
 
 /* Opens a device, builds the test program and checks the cache counters and the result. */
@@ -436,7 +418,7 @@ static void test_disk_cache(void **state)
     (void)state;
     char dir[512], entry[1024] = "";
     snprintf(dir, sizeof dir, "%s/kcache/nested", tmp_root);
-    remove_tree(dir);
+    cg_remove_tree(dir);
     setenv("CLGRAPH_CACHE_DIR", dir, 1);
     setenv("CLGRAPH_KERNEL_CACHE", "1", 1);
 
@@ -600,7 +582,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    remove_tree(tmp_root);
+    cg_remove_tree(tmp_root);
     free(saved_device);
     return 0;
 }

@@ -20,35 +20,11 @@
 #include "cli/cli.h"
 #include "data/builders.h"
 #include "data/dataset.h"
+#include "data/fileio.h"
 #include "data/jpeg.h"
 #include "eval/raster.h"
 
 #define MAX_PARAMS 16
-
-/* Removes path and, for a directory, everything below it (best effort; no symlinks followed). */
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *ent;
-            while ((ent = readdir(d)) != NULL) {
-                if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
-                    continue;
-                char sub[4200];
-                snprintf(sub, sizeof sub, "%s/%s", path, ent->d_name);
-                remove_tree(sub);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* Common arguments of build and show: NAME (or DIR), key=value params, --seed. */
 struct data_args {
@@ -209,11 +185,11 @@ static int cmd_build(int argc, char **argv)
             if (had)
                 rename(old, out);
         } else if (had) {
-            remove_tree(old);
+            cg_remove_tree(old);
         }
     }
     if (s != CG_OK) {
-        remove_tree(tmp);
+        cg_remove_tree(tmp);
         cg_dataset_free(ds);
         return cg_cli_fail(&e);
     }

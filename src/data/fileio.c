@@ -1,6 +1,7 @@
 /* fileio.c: atomic file writes and in-memory gzip streams (see fileio.h). */
 #include "data/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -215,4 +216,28 @@ void cg_gzin_close(struct cg_gzin *g)
     if (g->open)
         inflateEnd(&g->z);
     g->open = 0;
+}
+
+void cg_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *ent;
+            while ((ent = readdir(d)) != NULL) {
+                if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+                    continue;
+                char sub[4200];
+                snprintf(sub, sizeof sub, "%s/%s", path, ent->d_name);
+                cg_remove_tree(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
 }

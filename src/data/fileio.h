@@ -51,4 +51,8 @@ void cg_gzin_close(struct cg_gzin *g);
 /* Whether the bytes start with the gzip magic 0x1f 0x8b. */
 int cg_is_gzip(const void *bytes, size_t len);
 
+/* Removes path and, for a directory, everything below it (best effort: errors are ignored;
+ * symbolic links are removed, never followed). */
+void cg_remove_tree(const char *path);
+
 #endif
